@@ -1,0 +1,38 @@
+/*
+ * kmsmote C core: SMOTE interpolation.
+ */
+#ifndef KMSMOTE_KMS_GENERATE_H
+#define KMSMOTE_KMS_GENERATE_H
+
+#include "kms_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Write n_new synthetic rows into out (row-major, n_new * d):
+ *
+ *   s    = sample_idx[t],  i = s / k,  j = nn[s]   (positions in the set)
+ *   base = X[rows[i]],     other = X[rows[j]]
+ *   out[t] = base + steps[t] * (other - base)
+ *
+ * with NumPy's rounding: the difference is rounded to the element type
+ * first, then base + step * diff is evaluated in double and rounded once to
+ * the element type.  sample_idx must lie in [0, m*k), nn in [0, m) and rows
+ * in [0, n_total) (KMS_ERR_BAD_INDEX otherwise). */
+int kms_generate_f64(const double *X, kms_idx n_total, kms_idx d,
+                     const kms_idx *rows, kms_idx m,
+                     const kms_idx *nn, kms_idx k,
+                     const kms_idx *sample_idx, const double *steps,
+                     kms_idx n_new, double *out, const kms_ctx *ctx);
+int kms_generate_f32(const float *X, kms_idx n_total, kms_idx d,
+                     const kms_idx *rows, kms_idx m,
+                     const kms_idx *nn, kms_idx k,
+                     const kms_idx *sample_idx, const double *steps,
+                     kms_idx n_new, float *out, const kms_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMSMOTE_KMS_GENERATE_H */

@@ -1,0 +1,40 @@
+/*
+ * kmsmote C core: nearest neighbours and mean pairwise distance inside one
+ * set of rows (the samples of one class in one cluster).
+ *
+ * The set is given as row indices into a row-major X (n_total, d), so the
+ * caller never gathers a copy.  Positions in the set (0 .. m-1) are what
+ * the neighbour indices refer to.
+ */
+#ifndef KMSMOTE_KMS_NEIGHBORS_H
+#define KMSMOTE_KMS_NEIGHBORS_H
+
+#include "kms_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* For every member i of the set {X[rows[0]], ..., X[rows[m-1]]}, the k
+ * nearest other members (self excluded) by Euclidean distance, nearest
+ * first, ties broken by ascending position.  nn[m*k] receives positions,
+ * nn_dist[m*k] (if not NULL) the distances.  *pair_dist_sum receives the sum
+ * of the Euclidean distances over all unordered pairs {i, j}, i != j; the
+ * mean pairwise distance is then 2 * sum / (m * (m - 1)).  Distances are
+ * computed in double from the differences, never through a full m*m matrix.
+ * k = 0 is allowed (only the pair sum is computed).  Requires k <= m - 1
+ * (KMS_ERR_BAD_K) and every rows[i] in [0, n_total) (KMS_ERR_BAD_INDEX). */
+int kms_knn_sparsity_f64(const double *X, kms_idx n_total, kms_idx d,
+                         const kms_idx *rows, kms_idx m, kms_idx k,
+                         kms_idx *nn, double *nn_dist,
+                         double *pair_dist_sum, const kms_ctx *ctx);
+int kms_knn_sparsity_f32(const float *X, kms_idx n_total, kms_idx d,
+                         const kms_idx *rows, kms_idx m, kms_idx k,
+                         kms_idx *nn, double *nn_dist,
+                         double *pair_dist_sum, const kms_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMSMOTE_KMS_NEIGHBORS_H */

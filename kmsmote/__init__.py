@@ -1,0 +1,36 @@
+"""kmsmote: fast, compiled, drop-in KMeans-SMOTE oversampling.
+
+``from kmsmote import KMeansSMOTE`` replaces
+``from imblearn.over_sampling import KMeansSMOTE``: same parameters, same
+results, a C core instead of quadratic distance matrices.
+"""
+
+import os
+
+try:
+    from . import _generate, _kmeans, _neighbors, _threads  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised from a source tree
+    from ._build_check import raise_build_error
+
+    raise_build_error(exc)
+
+from ._kmeans_estimator import KMeans
+from ._kmeans_smote import KMeansSMOTE
+
+__version__ = "0.1.0"
+
+__all__ = ["KMeans", "KMeansSMOTE", "get_include", "__version__"]
+
+
+def get_include():
+    """Folder holding kmsmote's public C headers.
+
+    Add it to the include path of a C or Cython extension and write
+    ``#include "kmsmote/kms_kmeans.h"`` (and the other ``kms_*.h`` headers).
+
+    Returns
+    -------
+    path : str
+        Absolute path of the ``include`` folder inside the installed package.
+    """
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")

@@ -1,0 +1,564 @@
+"""KMeans-SMOTE: the estimator users call."""
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, _fit_context, clone
+from sklearn.preprocessing import label_binarize
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._tags import InputTags as _SkInputTags
+from sklearn.utils._tags import TargetTags, Tags as _SkTags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from . import _generate, _neighbors
+from ._kmeans_estimator import KMeans
+from ._sampling_strategy import check_sampling_strategy, check_target_type
+from ._threading import resolve_n_threads
+from ._validation import OutputFormatter, check_neighbors_object, is_plain_euclidean_nn
+
+# ---------------------------------------------------------------------------
+# Tags: imbalanced-learn's pipeline and estimator checks read `sampler_tags`
+# and `input_tags.dataframe`; they are declared here so that imbalanced-learn
+# is not needed at run time.
+
+
+@dataclass(slots=True)
+class InputTags(_SkInputTags):
+    """scikit-learn's input tags plus imbalanced-learn's ``dataframe``."""
+
+    dataframe: bool = False
+
+
+@dataclass(slots=True)
+class SamplerTags:
+    """Tags of a sampler: whether it exposes ``sample_indices_``."""
+
+    sample_indices: bool = False
+
+
+@dataclass(slots=True)
+class Tags(_SkTags):
+    """scikit-learn's tags plus imbalanced-learn's ``sampler_tags``."""
+
+    sampler_tags: SamplerTags | None = field(default_factory=SamplerTags)
+
+
+# ---------------------------------------------------------------------------
+# Cluster weights.
+
+
+def _auto_density_exponent(m):
+    # imbalanced-learn's rule, evaluated with the same float operations.
+    return math.log(m, 1.6) ** 1.8 * 0.16
+
+
+def cluster_weights(mean_distances, class_counts, exponent, dtype):
+    """Share of the samples to generate that each kept cluster receives.
+
+    The sparsity of a cluster is ``mean_distance ** exponent / count``.  Where
+    every sparsity is finite and their sum is positive and finite, the
+    weights are computed exactly as imbalanced-learn does (in ``dtype``, so
+    float32 data gives float32 weights).  Otherwise (duplicate points give a
+    zero mean distance; large distances or exponents overflow) the reference
+    would produce NaN; here the weights are normalised in log space, and a
+    set of clusters that all have zero sparsity shares the weight uniformly.
+
+    Parameters
+    ----------
+    mean_distances : sequence of float
+        Mean pairwise Euclidean distance of the class samples per cluster.
+    class_counts : sequence of int
+        Class samples per cluster.
+    exponent : float or None
+        The density exponent; ``None`` means the per-cluster 'auto' rule.
+    dtype : numpy dtype
+        float32 or float64: the dtype in which the reference evaluates.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_clusters,) and dtype ``dtype``
+    log_sparsity : ndarray of shape (n_clusters,), float64
+    """
+    dtype = np.dtype(dtype)
+    exps = [
+        _auto_density_exponent(m) if exponent is None else exponent
+        for m in class_counts
+    ]
+    with np.errstate(all="ignore"):
+        direct = np.array(
+            [(dtype.type(md) ** e) / m for md, e, m in zip(mean_distances, exps, class_counts)]
+        )
+        total = direct.sum()
+        log_sparsity = np.empty(len(class_counts), dtype=np.float64)
+        for i, (md, e, m) in enumerate(zip(mean_distances, exps, class_counts)):
+            md = float(md)
+            if md > 0:
+                log_sparsity[i] = e * math.log(md) - math.log(m)
+            elif e > 0:
+                log_sparsity[i] = -np.inf
+            elif e == 0:
+                log_sparsity[i] = -math.log(m)
+            else:
+                log_sparsity[i] = np.inf
+        if np.all(np.isfinite(direct)) and np.isfinite(total) and total > 0:
+            return direct / total, log_sparsity
+    if np.all(log_sparsity == -np.inf):
+        weights = np.full(len(class_counts), 1.0 / len(class_counts))
+    elif np.any(log_sparsity == np.inf):
+        top = log_sparsity == np.inf
+        weights = top / top.sum()
+    else:
+        shifted = np.exp(log_sparsity - log_sparsity.max())
+        weights = shifted / shifted.sum()
+    return weights.astype(dtype), log_sparsity
+
+
+def _allocate(n_samples, weights, mode):
+    """Samples per kept cluster: the reference's ceil, or largest remainder."""
+    if mode == "ceil":
+        return [int(math.ceil(n_samples * w)) for w in weights]
+    quotas = n_samples * np.asarray(weights, dtype=np.float64)
+    quotas *= n_samples / quotas.sum() if quotas.sum() > 0 else 0.0
+    counts = np.floor(quotas).astype(np.int64)
+    short = int(n_samples - counts.sum())
+    if short > 0:
+        order = np.argsort(-(quotas - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts.tolist()
+
+
+# ---------------------------------------------------------------------------
+
+
+class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
+    """Over-sample with SMOTE inside k-means clusters (compiled).
+
+    A drop-in replacement for ``imblearn.over_sampling.KMeansSMOTE``: same
+    parameters, attributes, errors and results.  The whole data set is
+    clustered; clusters where the class to over-sample is dense enough
+    (``cluster_balance_threshold``) are kept; each kept cluster receives a
+    share of the new samples that grows with the sparsity of the class in it
+    (mean pairwise distance to the power ``density_exponent``, over the
+    count); new samples are SMOTE interpolations ``x + u * (neighbour - x)``
+    between a class sample and one of its ``k_neighbors`` nearest same-class
+    neighbours of the same cluster.  Neighbours, mean distances and
+    interpolation run in C, without any quadratic distance matrix.
+
+    With an explicit scikit-learn clusterer and an int ``random_state`` the
+    output is identical, bit for bit, to imbalanced-learn 0.14's.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default='auto'
+        How many samples each class should have after resampling:
+
+        - float: the minority/majority ratio to reach (binary targets only);
+        - ``'minority'``, ``'not minority'``, ``'not majority'``, ``'all'``,
+          ``'auto'`` (= ``'not majority'``): which classes are brought up to
+          the size of the majority class;
+        - dict ``{class: wanted count}``;
+        - callable ``f(y) -> dict`` of the same form.
+    random_state : int, RandomState instance or None, default=None
+        Controls the clustering seed (for the default clusterer) and the
+        random choice of sample, neighbour and interpolation step.
+    k_neighbors : int or object, default=2
+        Same-class neighbours to interpolate with, or a fitted-on-demand
+        nearest-neighbours estimator with ``kneighbors`` and
+        ``kneighbors_graph`` (its ``n_neighbors`` counts the sample itself).
+        A plain Euclidean :class:`~sklearn.neighbors.NearestNeighbors` is
+        served by the compiled search; any other object is used as given.
+    n_jobs : int, default=None
+        Threads of the compiled kernels (``None``: OpenMP's default, ``-1``:
+        all cores).  Results do not depend on it.
+    kmeans_estimator : int or object, default=None
+        ``None``: :class:`kmsmote.KMeans` with 8 clusters; an int: that many
+        clusters; otherwise any clusterer with ``fit`` and ``predict`` and an
+        ``n_clusters`` attribute, cloned and used through ``fit_predict``.
+    cluster_balance_threshold : "auto" or float, default="auto"
+        Minimum fraction of the class in a cluster for the cluster to be
+        used.  ``"auto"`` is half the class's share of the samples to
+        generate.
+    density_exponent : "auto" or float, default="auto"
+        Exponent of the mean distance in the sparsity; ``"auto"`` is
+        ``log(m, 1.6) ** 1.8 * 0.16`` for ``m`` class samples in the cluster.
+    allocation : {"ceil", "exact"}, default="ceil"
+        ``"ceil"`` rounds each cluster's share up, as imbalanced-learn does
+        (a class may get up to one extra sample per kept cluster);
+        ``"exact"`` uses largest-remainder rounding so every class gets
+        exactly what ``sampling_strategy`` asks.
+
+    Attributes
+    ----------
+    sampling_strategy_ : OrderedDict
+        Samples to generate per class, in sorted class order.
+    kmeans_estimator_ : estimator
+        The fitted clusterer.
+    nn_k_ : estimator
+        The nearest-neighbours estimator (fitted on the last kept cluster, as
+        in imbalanced-learn).
+    cluster_balance_threshold_ : "auto" or float
+        The threshold used (``-inf`` with a single cluster).
+    cluster_stats_ : list of dict
+        One record per class and non-empty cluster: ``class``, ``cluster``,
+        ``size``, ``class_count``, ``class_fraction``, ``threshold``,
+        ``kept``, ``reason``, ``mean_distance``, ``log_sparsity``,
+        ``weight`` and ``n_generated``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X has string column names.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> from sklearn.datasets import make_classification
+    >>> from kmsmote import KMeansSMOTE
+    >>> X, y = make_classification(n_classes=2, weights=[0.1, 0.9],
+    ...     n_samples=1000, n_clusters_per_class=3, random_state=10)
+    >>> X_res, y_res = KMeansSMOTE(random_state=42, kmeans_estimator=10).fit_resample(X, y)
+    >>> counts = Counter(y_res.tolist())
+    >>> counts[1], counts[0] >= counts[1]
+    (897, True)
+    """
+
+    _sampling_type = "over-sampling"
+    _estimator_type = "sampler"
+
+    _parameter_constraints: dict = {
+        "sampling_strategy": [
+            Interval(numbers.Real, 0, 1, closed="right"),
+            StrOptions({"auto", "minority", "not minority", "not majority", "all"}),
+            dict,
+            callable,
+        ],
+        "random_state": ["random_state"],
+        "k_neighbors": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            HasMethods(["kneighbors", "kneighbors_graph"]),
+        ],
+        "kmeans_estimator": [
+            HasMethods(["fit", "predict"]),
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
+        "cluster_balance_threshold": [StrOptions({"auto"}), numbers.Real],
+        "density_exponent": [StrOptions({"auto"}), numbers.Real],
+        "n_jobs": [numbers.Integral, None],
+        "allocation": [StrOptions({"ceil", "exact"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=2,
+        n_jobs=None,
+        kmeans_estimator=None,
+        cluster_balance_threshold="auto",
+        density_exponent="auto",
+        allocation="ceil",
+    ):
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.n_jobs = n_jobs
+        self.kmeans_estimator = kmeans_estimator
+        self.cluster_balance_threshold = cluster_balance_threshold
+        self.density_exponent = density_exponent
+        self.allocation = allocation
+
+    # -- scikit-learn / imbalanced-learn plumbing ---------------------------
+
+    def __sklearn_tags__(self):
+        base = super().__sklearn_tags__()
+        tags = Tags(
+            estimator_type="sampler",
+            target_tags=TargetTags(required=True),
+            sampler_tags=SamplerTags(),
+        )
+        tags.input_tags = InputTags(two_d_array=True, sparse=True, dataframe=True)
+        tags.non_deterministic = base.non_deterministic
+        return tags
+
+    def _check_X_y(self, X, y):
+        y, one_vs_all = check_target_type(y)
+        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+        return X, y, one_vs_all
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Check the inputs and compute ``sampling_strategy_``.
+
+        Use :meth:`fit_resample` to resample.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self : KMeansSMOTE
+            The estimator.
+        """
+        X, y, _ = self._check_X_y(X, y)
+        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_resample(self, X, y):
+        """Resample the data set.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix} of shape (n_samples, n_features)
+            Data to over-sample.
+        y : array-like of shape (n_samples,)
+            Class of each row.
+
+        Returns
+        -------
+        X_resampled : {ndarray, dataframe, sparse matrix} of shape (n_samples_new, n_features)
+            The original rows, unchanged and first, then the synthetic rows
+            (by sorted class, then by cluster index).  Same container and
+            dtype as ``X``.
+        y_resampled : {ndarray, series} of shape (n_samples_new,)
+            The matching classes, in the container of ``y``.
+        """
+        check_classification_targets(y)
+        formatter = OutputFormatter(X, y)
+        X, y, one_vs_all = self._check_X_y(X, y)
+        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
+        X_res, y_res = self._fit_resample(X, y)
+        if one_vs_all:
+            y_res = label_binarize(y_res, classes=np.unique(y))
+        return formatter.transform(X_res, y_res)
+
+    # -- the algorithm --------------------------------------------------------
+
+    def _validate_estimator(self):
+        self.nn_k_ = check_neighbors_object(self.k_neighbors)
+        if self.kmeans_estimator is None:
+            self.kmeans_estimator_ = KMeans(random_state=self.random_state, n_jobs=self.n_jobs)
+        elif isinstance(self.kmeans_estimator, numbers.Integral):
+            self.kmeans_estimator_ = KMeans(
+                n_clusters=int(self.kmeans_estimator),
+                random_state=self.random_state,
+                n_jobs=self.n_jobs,
+            )
+        else:
+            self.kmeans_estimator_ = clone(self.kmeans_estimator)
+        n_clusters = getattr(self.kmeans_estimator_, "n_clusters", None)
+        if not isinstance(n_clusters, numbers.Integral) or n_clusters < 1:
+            raise ValueError(
+                "kmeans_estimator must expose a positive integer `n_clusters` "
+                f"attribute; {type(self.kmeans_estimator_).__name__} has "
+                f"n_clusters={n_clusters!r}."
+            )
+        self.cluster_balance_threshold_ = (
+            self.cluster_balance_threshold if n_clusters != 1 else -np.inf
+        )
+
+    def _refit_per_class(self):
+        # The reference refits the clusterer for every class.  That matters
+        # only when the fit is random without a fixed seed (None or a shared
+        # RandomState): then refit, to draw exactly what the reference draws.
+        if self.kmeans_estimator is None or isinstance(self.kmeans_estimator, numbers.Integral):
+            return False
+        params = self.kmeans_estimator_.get_params(deep=False)
+        return not isinstance(params.get("random_state", 0), numbers.Integral)
+
+    def _cluster_labels(self, X, X_work):
+        n_clusters = int(self.kmeans_estimator_.n_clusters)
+        own = isinstance(self.kmeans_estimator_, KMeans)
+        labels = self.kmeans_estimator_.fit_predict(X_work if own else X)
+        labels = np.asarray(labels)
+        if labels.shape != (X.shape[0],):
+            raise ValueError(
+                f"kmeans_estimator.fit_predict returned labels of shape {labels.shape}; "
+                f"expected ({X.shape[0]},), one label per row of X."
+            )
+        if labels.size and (
+            not np.issubdtype(labels.dtype, np.integer)
+            or labels.min() < 0
+            or labels.max() >= n_clusters
+        ):
+            raise ValueError(
+                "kmeans_estimator.fit_predict returned labels outside "
+                f"[0, n_clusters={n_clusters}); every row must get a cluster index "
+                "(noise labels such as -1 are not supported)."
+            )
+        return labels.astype(np.int64, copy=False)
+
+    def _plan_class(self, class_label, n_samples, total_to_generate, X_work, y,
+                    labels, n_threads, rng_source, row_map=None):
+        """Kept clusters, neighbours, weights and random draws for one class."""
+        n_clusters = int(self.kmeans_estimator_.n_clusters)
+        n_neighbors = int(self.nn_k_.n_neighbors)
+        threshold = self.cluster_balance_threshold_
+        if threshold == "auto":
+            threshold = n_samples / total_to_generate / 2
+        is_class = y == class_label
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+        records, kept = [], []
+        fast_nn = is_plain_euclidean_nn(self.nn_k_)
+        for c in range(n_clusters):
+            members = order[bounds[c]:bounds[c + 1]]
+            if members.size == 0:
+                continue
+            class_rows = members[is_class[members]]
+            fraction = class_rows.size / members.size
+            record = {
+                "class": class_label, "cluster": c, "size": int(members.size),
+                "class_count": int(class_rows.size), "class_fraction": fraction,
+                "threshold": float(threshold), "kept": False, "reason": "",
+                "mean_distance": np.nan, "log_sparsity": np.nan,
+                "weight": 0.0, "n_generated": 0,
+            }
+            records.append(record)
+            if fraction < threshold:
+                record["reason"] = "class fraction below threshold"
+                continue
+            if fraction * members.size < n_neighbors:
+                record["reason"] = f"fewer than {n_neighbors} class samples (k_neighbors + 1)"
+                continue
+            # Rows into X_work (for sparse input: into the dense class block).
+            rows = np.ascontiguousarray(
+                class_rows if row_map is None else row_map[class_rows], dtype=np.int64
+            )
+            m = rows.size
+            k = n_neighbors - 1 if fast_nn else 0
+            nn, pair_sum = _neighbors.knn_sparsity(X_work, rows, k, n_threads)
+            if not fast_nn:
+                X_class = X_work[rows]
+                self.nn_k_.fit(X_class)
+                nn = np.ascontiguousarray(
+                    self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:],
+                    dtype=np.int64,
+                )
+            mean_distance = 2.0 * pair_sum / (m * m - m)
+            record.update(kept=True, reason="kept", mean_distance=mean_distance)
+            kept.append({"record": record, "rows": rows, "nn": nn, "X_dist": X_work})
+        if not kept:
+            best = max((r["class_fraction"] for r in records), default=0.0)
+            raise RuntimeError(
+                "No clusters found with sufficient samples of "
+                f"class {class_label}. Try lowering the "
+                "cluster_balance_threshold or increasing the number of "
+                "clusters. (Highest fraction of this class in a cluster: "
+                f"{best:.4g}; threshold used: {float(threshold):.4g}; "
+                f"a cluster also needs at least {n_neighbors} samples of the class.)"
+            )
+        exponent = None if self.density_exponent == "auto" else float(self.density_exponent)
+        work_dtype = np.float32 if X_work.dtype == np.float32 else np.float64
+        weights, log_sparsity = cluster_weights(
+            [kc["record"]["mean_distance"] for kc in kept],
+            [kc["rows"].size for kc in kept],
+            exponent, work_dtype,
+        )
+        counts = _allocate(n_samples, weights, self.allocation)
+        for kc, w, ls, count in zip(kept, weights, log_sparsity, counts):
+            rs = check_random_state(rng_source)
+            nn = kc["nn"]
+            kc["sample_idx"] = rs.randint(low=0, high=nn.size, size=count).astype(np.int64)
+            kc["steps"] = rs.uniform(size=count)
+            kc["record"].update(weight=float(w), log_sparsity=float(ls), n_generated=int(count))
+        return records, kept
+
+    def _fit_resample(self, X, y):
+        self._validate_estimator()
+        n_threads = resolve_n_threads(self.n_jobs)
+        is_sparse = sparse.issparse(X)
+        if is_sparse:
+            X_work = X.tocsr().astype(
+                X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+            )
+        elif X.dtype in (np.float32, np.float64):
+            X_work = np.ascontiguousarray(X)
+        else:
+            X_work = np.ascontiguousarray(X, dtype=np.float64)
+        total = sum(self.sampling_strategy_.values())
+        rng_source = self.random_state
+        if isinstance(rng_source, np.random.RandomState) or rng_source is None:
+            rng_source = check_random_state(rng_source)
+        labels = None
+        plans, self.cluster_stats_ = [], []
+        for class_label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            if labels is None or self._refit_per_class():
+                labels = self._cluster_labels(X, X_work)
+            if is_sparse:
+                class_idx = np.flatnonzero(y == class_label)
+                X_dist = np.ascontiguousarray(X_work[class_idx].toarray())
+                row_map = np.full(y.shape[0], -1, dtype=np.int64)
+                row_map[class_idx] = np.arange(class_idx.size)
+            else:
+                X_dist, row_map = X_work, None
+            records, kept = self._plan_class(
+                class_label, n_samples, total, X_dist, y, labels, n_threads,
+                rng_source, row_map,
+            )
+            self.cluster_stats_.extend(records)
+            plans.append((class_label, kept))
+        if labels is None:
+            # Nothing to generate: the reference never fits the clusterer.
+            return X.copy(), y.copy()
+        if is_plain_euclidean_nn(self.nn_k_):
+            # The reference leaves nn_k_ fitted on the last kept cluster.
+            last = plans[-1][1][-1]
+            self.nn_k_.fit(last["X_dist"][last["rows"]])
+        n_new = sum(kc["sample_idx"].size for _, kept in plans for kc in kept)
+        y_new = np.concatenate(
+            [np.asarray(y, copy=True)]
+            + [np.full(kc["sample_idx"].size, label, dtype=y.dtype)
+               for label, kept in plans for kc in kept]
+        )
+        if is_sparse:
+            return self._generate_sparse(X, plans, n_threads), y_new
+        n, d = X.shape
+        out = np.empty((n + n_new, d), dtype=X.dtype)
+        out[:n] = X
+        if X_work.dtype == X.dtype:
+            synth, offset = out, n
+        else:
+            synth, offset = np.empty((n_new, d), dtype=X_work.dtype), 0
+        for _, kept in plans:
+            for kc in kept:
+                count = kc["sample_idx"].size
+                if count:
+                    _generate.generate(
+                        X_work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
+                        synth[offset:offset + count], n_threads,
+                    )
+                offset += count
+        if synth is not out:
+            out[n:] = synth.astype(X.dtype)
+        return out, y_new
+
+    def _generate_sparse(self, X, plans, n_threads):
+        # Interim sparse path: the class rows were densified per class (see
+        # _fit_resample); new rows are built dense per cluster, then stored
+        # sparse.
+        blocks = [X]
+        for _, kept in plans:
+            for kc in kept:
+                count = kc["sample_idx"].size
+                if not count:
+                    continue
+                X_dist = kc["X_dist"]
+                buf = np.empty((count, X_dist.shape[1]), dtype=X_dist.dtype)
+                _generate.generate(X_dist, kc["rows"], kc["nn"], kc["sample_idx"],
+                                   kc["steps"], buf, n_threads)
+                blocks.append(sparse.csr_matrix(buf.astype(X.dtype, copy=False)))
+        return sparse.vstack(blocks, format=X.format).astype(X.dtype, copy=False)

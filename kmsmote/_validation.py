@@ -1,0 +1,81 @@
+"""Input checks and output containers, following imbalanced-learn's rules."""
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.neighbors import NearestNeighbors
+
+
+class OutputFormatter:
+    """Give the resampled arrays back in the containers the user passed.
+
+    A list comes back as a list; a pandas DataFrame as a DataFrame with the
+    same columns and per-column dtypes (sparse columns stay sparse); a Series
+    as a Series with its name and dtype.  When X is a DataFrame and y a
+    Series or DataFrame, y gets X's index.
+    """
+
+    def __init__(self, X, y):
+        self._x = self._describe(X)
+        self._y = self._describe(y)
+
+    @staticmethod
+    def _describe(array):
+        return {
+            "kind": type(array).__name__.lower(),
+            "columns": getattr(array, "columns", None),
+            "name": getattr(array, "name", None),
+            "dtypes": getattr(array, "dtypes", None),
+        }
+
+    @staticmethod
+    def _restore(array, props):
+        kind = props["kind"]
+        if kind == "list":
+            return array.tolist()
+        if kind == "dataframe":
+            import pandas as pd
+
+            if sparse.issparse(array):
+                frame = pd.DataFrame.sparse.from_spmatrix(array, columns=props["columns"])
+            else:
+                frame = pd.DataFrame(array, columns=props["columns"])
+            return frame.astype(props["dtypes"])
+        if kind == "series":
+            import pandas as pd
+
+            return pd.Series(array, dtype=props["dtypes"], name=props["name"])
+        return array
+
+    def transform(self, X, y):
+        X_out = self._restore(X, self._x)
+        y_out = self._restore(y, self._y)
+        if self._x["kind"] == "dataframe" and self._y["kind"] in {"series", "dataframe"}:
+            y_out.index = X_out.index
+        return X_out, y_out
+
+
+def check_neighbors_object(k_neighbors):
+    """A fresh k-NN estimator asking for ``k_neighbors`` neighbours plus self."""
+    if isinstance(k_neighbors, numbers.Integral):
+        return NearestNeighbors(n_neighbors=int(k_neighbors) + 1)
+    return clone(k_neighbors)
+
+
+def is_plain_euclidean_nn(nn):
+    """True when ``nn`` is a scikit-learn NearestNeighbors that measures plain
+    Euclidean distance, so that our exact compiled search returns what it
+    would return."""
+    if type(nn) is not NearestNeighbors:
+        return False
+    params = nn.get_params()
+    metric = params.get("metric")
+    if params.get("metric_params"):
+        return False
+    if metric == "euclidean" or metric == "l2":
+        return True
+    if metric == "minkowski" and params.get("p", 2) == 2:
+        return True
+    return False
