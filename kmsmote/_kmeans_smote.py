@@ -2,7 +2,7 @@
 
 import math
 import numbers
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -234,7 +234,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         "sampling_strategy": [
             Interval(numbers.Real, 0, 1, closed="right"),
             StrOptions({"auto", "minority", "not minority", "not majority", "all"}),
-            dict,
+            Mapping,
             callable,
         ],
         "random_state": ["random_state"],

@@ -1,0 +1,193 @@
+"""Bit-for-bit parity with imbalanced-learn 0.14's KMeansSMOTE.
+
+With an explicit scikit-learn clusterer and an int random_state both
+libraries see the same clusters and the same random draws, so the outputs
+must be identical arrays, not merely close ones.
+"""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_wine,
+    make_blobs,
+    make_classification,
+)
+from sklearn.neighbors import NearestNeighbors
+
+import kmsmote
+
+imblearn_over = pytest.importorskip("imblearn.over_sampling")
+
+
+def _readme_data():
+    return make_classification(
+        n_classes=2, weights=[0.1, 0.9], n_samples=1000,
+        n_clusters_per_class=3, random_state=10,
+    )
+
+
+def _multiclass_data():
+    return make_classification(
+        n_classes=3, weights=[0.1, 0.3, 0.6], n_informative=4, n_samples=1500,
+        n_clusters_per_class=2, random_state=1,
+    )
+
+
+def _wide_data():
+    # 25 features: the reference switches its neighbour search to brute force.
+    return make_classification(
+        n_samples=3000, n_features=25, n_informative=12, weights=[0.85, 0.15],
+        n_clusters_per_class=4, random_state=3,
+    )
+
+
+def _blobs4():
+    X, y = make_blobs(n_samples=[400, 120, 60, 30], n_features=5, random_state=7)
+    return X, y
+
+
+def _breast_cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X, y
+
+
+def _wine():
+    return load_wine(return_X_y=True)
+
+
+CASES = {
+    "readme-binary-mbk10": (
+        _readme_data, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=10, random_state=0),
+                           random_state=42),
+    ),
+    "readme-float32-km20-thr0": (
+        lambda: tuple((_readme_data()[0].astype(np.float32), _readme_data()[1])),
+        dict(kmeans_estimator=SkKMeans(n_clusters=20, n_init=1, random_state=0),
+             random_state=1, cluster_balance_threshold=0.0),
+    ),
+    "multiclass-km5-k3": (
+        _multiclass_data, dict(kmeans_estimator=SkKMeans(n_clusters=5, n_init=1, random_state=2),
+                               random_state=0, k_neighbors=3,
+                               cluster_balance_threshold=0.05),
+    ),
+    "wide-mbk25-thr0-many-clusters": (
+        _wide_data, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=25, random_state=1),
+                         random_state=5, cluster_balance_threshold=0.0),
+    ),
+    "blobs4-one-cluster-nn-object": (
+        _blobs4, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=1, random_state=0),
+                      random_state=3, k_neighbors=NearestNeighbors(n_neighbors=4)),
+    ),
+    "blobs4-all-strategy": (
+        _blobs4, dict(kmeans_estimator=SkKMeans(n_clusters=4, n_init=1, random_state=0),
+                      random_state=11, sampling_strategy="all",
+                      cluster_balance_threshold=0.1),
+    ),
+    "breast-cancer-real": (
+        _breast_cancer, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=6, random_state=0),
+                             random_state=0, cluster_balance_threshold=0.2),
+    ),
+    "wine-real-float32-dict": (
+        lambda: (_wine()[0].astype(np.float32), _wine()[1]),
+        dict(kmeans_estimator=SkKMeans(n_clusters=3, n_init=1, random_state=0),
+             random_state=4, sampling_strategy={0: 80, 1: 90, 2: 100},
+             cluster_balance_threshold=0.0),
+    ),
+    "readme-float-ratio-nn-brute": (
+        _readme_data, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=8, random_state=3),
+                           random_state=9, sampling_strategy=0.6,
+                           k_neighbors=NearestNeighbors(n_neighbors=5, algorithm="brute")),
+    ),
+}
+
+
+def _run_both(X, y, params):
+    ours = kmsmote.KMeansSMOTE(**params)
+    ref = imblearn_over.KMeansSMOTE(**params)
+    return ours.fit_resample(X, y), ref.fit_resample(X, y), ours, ref
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_identical_to_reference(case):
+    make_data, params = CASES[case]
+    X, y = make_data()
+    X_before, y_before = X.copy(), y.copy()
+    (Xo, yo), (Xr, yr), ours, ref = _run_both(X, y, params)
+    assert Xo.dtype == Xr.dtype and yo.dtype == yr.dtype
+    assert Xo.shape == Xr.shape
+    assert np.array_equal(Xo, Xr)
+    assert np.array_equal(yo, yr)
+    assert ours.sampling_strategy_ == ref.sampling_strategy_
+    assert list(ours.sampling_strategy_) == list(ref.sampling_strategy_)
+    assert ours.cluster_balance_threshold_ == ref.cluster_balance_threshold_
+    # The inputs are untouched.
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+    # Something was generated, so the comparison is not vacuous.
+    assert Xo.shape[0] > X.shape[0]
+
+
+def test_many_kept_clusters_case_really_keeps_many():
+    X, y = _wide_data()
+    sampler = kmsmote.KMeansSMOTE(**CASES["wide-mbk25-thr0-many-clusters"][1])
+    sampler.fit_resample(X, y)
+    kept = {r["cluster"] for r in sampler.cluster_stats_ if r["kept"]}
+    assert len(kept) >= 20
+
+
+def test_random_state_instance_matches_reference_stream():
+    X, y = _multiclass_data()
+    params = dict(kmeans_estimator=SkKMeans(n_clusters=4, n_init=1, random_state=0),
+                  cluster_balance_threshold=0.0)
+    Xo, yo = kmsmote.KMeansSMOTE(random_state=np.random.RandomState(7), **params).fit_resample(X, y)
+    Xr, yr = imblearn_over.KMeansSMOTE(random_state=np.random.RandomState(7), **params).fit_resample(X, y)
+    assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
+
+
+def test_pandas_round_trip_matches_reference():
+    pd = pytest.importorskip("pandas")
+    X, y = _readme_data()
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    df["f0"] = df["f0"].astype(np.float32)
+    ys = pd.Series(y, name="target").astype("int32")
+    params = CASES["readme-binary-mbk10"][1]
+    Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(df, ys)
+    Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(df, ys)
+    pd.testing.assert_frame_equal(Xo, Xr)
+    pd.testing.assert_series_equal(yo, yr)
+    assert list(Xo.dtypes) == list(Xr.dtypes)
+
+
+def test_list_input_gives_list_output_like_reference():
+    X, y = _blobs4()
+    params = CASES["blobs4-all-strategy"][1]
+    Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(X.tolist(), y.tolist())
+    Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(X.tolist(), y.tolist())
+    assert isinstance(Xo, list) and isinstance(yo, list)
+    assert Xo == Xr and yo == yr
+
+
+def test_integer_features_match_reference_when_no_wraparound():
+    rng = np.random.RandomState(0)
+    X = rng.randint(-1000, 1000, size=(600, 4)).astype(np.int64)
+    y = (rng.uniform(size=600) < 0.2).astype(int)
+    params = dict(kmeans_estimator=SkKMeans(n_clusters=3, n_init=1, random_state=0),
+                  random_state=0, cluster_balance_threshold=0.0)
+    Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(X, y)
+    Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(X, y)
+    assert Xo.dtype == np.int64
+    assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
+
+
+def test_one_vs_all_target_matches_reference():
+    from sklearn.preprocessing import label_binarize
+
+    X, y = _multiclass_data()
+    y_ova = label_binarize(y, classes=[0, 1, 2])
+    params = CASES["multiclass-km5-k3"][1]
+    Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(X, y_ova)
+    Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(X, y_ova)
+    assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
+    assert yo.shape[1] == 3
