@@ -1,0 +1,96 @@
+"""One measured run in a fresh process: prints a JSON line.
+
+Run by bench/run.py; each run gets its own process so that its peak RSS is
+its own.  Usage: python bench/_child.py LIB DATA.npz PARAMS_JSON
+"""
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def _rss_peak_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _current_rss_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+
+def _clusterer(lib, params):
+    kind = params.pop("clusterer", None)
+    if kind is None:
+        return
+    k = params["kmeans_estimator"]
+    if kind == "minibatch":
+        from sklearn.cluster import MiniBatchKMeans
+
+        params["kmeans_estimator"] = MiniBatchKMeans(n_clusters=k, random_state=0)
+
+
+def main():
+    lib, data_path, params_json = sys.argv[1:4]
+    params = json.loads(params_json)
+    mode = params.pop("mode", "resample")
+    threads = params.pop("threads", None)
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    if lib == "kmsmote":
+        from kmsmote import KMeansSMOTE, _kmeans
+    else:
+        from imblearn.over_sampling import KMeansSMOTE
+    data = np.load(data_path)
+    X, y = data["X"], data["y"]
+    X = np.ascontiguousarray(X)
+    base_rss = _current_rss_bytes()
+    result = {"lib": lib, "n": int(X.shape[0]), "d": int(X.shape[1]),
+              "input_bytes": int(X.nbytes + y.nbytes), "base_rss": base_rss}
+    if mode == "resample":
+        _clusterer(lib, params)
+        if lib == "kmsmote" and threads is not None:
+            params["n_jobs"] = threads
+        sampler = KMeansSMOTE(**params)
+        t0 = time.perf_counter()
+        X_res, y_res = sampler.fit_resample(X, y)
+        result["time"] = time.perf_counter() - t0
+        result["output_bytes"] = int(X_res.nbytes + y_res.nbytes)
+        result["n_out"] = int(X_res.shape[0])
+        if lib == "kmsmote":
+            # The floor: copy input and output once, and one pass that assigns
+            # every row to its nearest centre.
+            centers = np.ascontiguousarray(sampler.kmeans_estimator_.cluster_centers_, dtype=X.dtype)
+            t0 = time.perf_counter()
+            out = np.empty_like(X_res)
+            out[:] = X_res
+            Xc = X.copy()
+            _kmeans.assign(Xc, centers, threads or 2)
+            result["floor_time"] = time.perf_counter() - t0
+            del out, Xc
+    elif mode in ("kmeans", "minibatch", "sk_kmeans"):
+        k = params["n_clusters"]
+        seed = params.get("random_state", 0)
+        if mode == "kmeans":
+            from kmsmote import KMeans as Est
+            est = Est(n_clusters=k, random_state=seed, n_jobs=threads)
+        elif mode == "minibatch":
+            from sklearn.cluster import MiniBatchKMeans as Est
+            est = Est(n_clusters=k, random_state=seed)
+        else:
+            from sklearn.cluster import KMeans as Est
+            est = Est(n_clusters=k, random_state=seed, n_init=1)
+        t0 = time.perf_counter()
+        est.fit(X)
+        result["time"] = time.perf_counter() - t0
+        result["inertia"] = float(est.inertia_)
+    result["peak_rss"] = _rss_peak_bytes()
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
