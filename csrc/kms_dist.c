@@ -1,0 +1,261 @@
+/*
+ * kmsmote C core (private): blocked squared Euclidean distance strips.
+ *
+ * A 4 x 8 micro-tile of accumulators stays in registers across the feature
+ * loop; with GCC/Clang vector extensions that is 8 AVX2 registers (chosen
+ * at run time on x86 CPUs that have AVX2) or 16 SSE2 registers' worth
+ * (baseline x86-64 and other targets).  No FMA is ever used (the project
+ * compiles with -ffp-contract=off and the AVX2 target does not enable FMA),
+ * and each output is accumulated over the features in order, so every
+ * variant rounds identically; setting KMSMOTE_SIMD=baseline in the
+ * environment forces the baseline variant (used by the tests to check it).
+ */
+#include "kms_dist.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KMS_HAVE_VECTOR_EXT 1
+#else
+#define KMS_HAVE_VECTOR_EXT 0
+#endif
+
+#if KMS_HAVE_VECTOR_EXT && (defined(__x86_64__) || defined(__i386__))
+#define KMS_X86_DISPATCH 1
+#include <immintrin.h>
+#else
+#define KMS_X86_DISPATCH 0
+#endif
+
+/* 1 if the AVX2 variants may be used. */
+static int kms__use_avx2(void)
+{
+#if KMS_X86_DISPATCH
+    const char *env = getenv("KMSMOTE_SIMD");
+    if (env != NULL && strcmp(env, "baseline") == 0) {
+        return 0;
+    }
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+#if KMS_HAVE_VECTOR_EXT
+
+/* aligned(8): loads and stores may be unaligned. */
+typedef double kms__v2d __attribute__((vector_size(16), aligned(8), may_alias));
+typedef double kms__v4d __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long kms__v2l __attribute__((vector_size(16)));
+typedef long long kms__v4l __attribute__((vector_size(32)));
+
+/* Accumulate the micro-tile of columns c .. c+NC-1 into acc[NP][NV], for
+ * vector type V of W doubles (W * NV == KMS_DIST_NC). */
+#define KMS__TILE(V, W, NV)                                                   \
+    V acc[KMS_DIST_NP][NV];                                                   \
+    for (int p = 0; p < KMS_DIST_NP; p++) {                                   \
+        for (int v = 0; v < NV; v++) {                                        \
+            acc[p][v] = (V){0};                                               \
+        }                                                                     \
+    }                                                                         \
+    for (kms_idx f = 0; f < d; f++) {                                         \
+        const double *bf = Bt + f * ldb + c;                                  \
+        const double *pf = Pt + f * ldp;                                      \
+        V b[NV];                                                              \
+        for (int v = 0; v < NV; v++) {                                        \
+            b[v] = *(const V *)(bf + W * v);                                  \
+        }                                                                     \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            const double x = pf[p];                                           \
+            for (int v = 0; v < NV; v++) {                                    \
+                const V t = x - b[v];                                         \
+                acc[p][v] += t * t;                                           \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* Strip: store the micro-tiles (and their square roots, right after each
+ * micro-tile, so that the unpipelined square roots overlap the next
+ * micro-tile's arithmetic). */
+#define KMS__STRIP_BODY(V, W, NV, SQRTV)                                      \
+    for (kms_idx c = 0; c < nc; c += KMS_DIST_NC) {                           \
+        KMS__TILE(V, W, NV)                                                   \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            for (int v = 0; v < NV; v++) {                                    \
+                *(V *)(out + p * ldo + c + W * v) = acc[p][v];                \
+            }                                                                 \
+        }                                                                     \
+        if (sq != NULL) {                                                     \
+            for (int p = 0; p < KMS_DIST_NP; p++) {                           \
+                for (int v = 0; v < NV; v++) {                                \
+                    *(V *)(sq + p * ldo + c + W * v) = SQRTV(acc[p][v]);      \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* Nearest: fold the micro-tile into the running minimum (strict <, points
+ * in ascending order), selecting with masks so that it stays in vectors. */
+#define KMS__NEAREST_BODY(V, L, W, NV)                                        \
+    for (kms_idx c = 0; c < nc; c += KMS_DIST_NC) {                           \
+        KMS__TILE(V, W, NV)                                                   \
+        for (int v = 0; v < NV; v++) {                                        \
+            V bd, bc;                                                         \
+            int p = 0;                                                        \
+            if (init) {                                                       \
+                bd = acc[0][v];                                               \
+                bc = (V){0} + c_first;                                        \
+                p = 1;                                                        \
+            } else {                                                          \
+                bd = *(const V *)(best + c + W * v);                          \
+                bc = *(const V *)(bestc + c + W * v);                         \
+            }                                                                 \
+            for (; p < np; p++) {                                             \
+                const L lt = (L)(acc[p][v] < bd);                             \
+                const L idx = (L)((V){0} + (c_first + p));                    \
+                bd = (V)(((L)acc[p][v] & lt) | ((L)bd & ~lt));                \
+                bc = (V)((idx & lt) | ((L)bc & ~lt));                         \
+            }                                                                 \
+            *(V *)(best + c + W * v) = bd;                                    \
+            *(V *)(bestc + c + W * v) = bc;                                   \
+        }                                                                     \
+    }
+
+#if KMS_X86_DISPATCH
+#define KMS__SQRT_V2D(x) ((kms__v2d)_mm_sqrt_pd((__m128d)(x)))
+#define KMS__SQRT_V4D(x) ((kms__v4d)_mm256_sqrt_pd((__m256d)(x)))
+#else
+static inline kms__v2d kms__sqrt_v2d(kms__v2d x)
+{
+    kms__v2d r;
+    for (int e = 0; e < 2; e++) {
+        r[e] = sqrt(x[e]);
+    }
+    return r;
+}
+#define KMS__SQRT_V2D(x) kms__sqrt_v2d(x)
+#endif
+
+static void kms__strip_v2d(const double *Pt, kms_idx ldp, const double *Bt,
+                           kms_idx ldb, kms_idx d, kms_idx nc, double *out,
+                           kms_idx ldo, double *sq)
+{
+    KMS__STRIP_BODY(kms__v2d, 2, 4, KMS__SQRT_V2D)
+}
+
+static void kms__nearest_v2d(const double *Pt, kms_idx ldp, int np,
+                             double c_first, int init, const double *Bt,
+                             kms_idx ldb, kms_idx d, kms_idx nc, double *best,
+                             double *bestc)
+{
+    KMS__NEAREST_BODY(kms__v2d, kms__v2l, 2, 4)
+}
+
+#if KMS_X86_DISPATCH
+__attribute__((target("avx2")))
+static void kms__strip_v4d(const double *Pt, kms_idx ldp, const double *Bt,
+                           kms_idx ldb, kms_idx d, kms_idx nc, double *out,
+                           kms_idx ldo, double *sq)
+{
+    KMS__STRIP_BODY(kms__v4d, 4, 2, KMS__SQRT_V4D)
+}
+
+__attribute__((target("avx2")))
+static void kms__nearest_v4d(const double *Pt, kms_idx ldp, int np,
+                             double c_first, int init, const double *Bt,
+                             kms_idx ldb, kms_idx d, kms_idx nc, double *best,
+                             double *bestc)
+{
+    KMS__NEAREST_BODY(kms__v4d, kms__v4l, 4, 2)
+}
+#endif
+
+#else /* portable C: the same operations, one output at a time */
+
+static void kms__strip_c(const double *Pt, kms_idx ldp, const double *Bt,
+                         kms_idx ldb, kms_idx d, kms_idx nc, double *out,
+                         kms_idx ldo, double *sq)
+{
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
+    for (int p = 0; p < KMS_DIST_NP; p++) {
+        double *o = out + p * ldo;
+        for (kms_idx c = 0; c < ncp; c++) {
+            o[c] = 0.0;
+        }
+        for (kms_idx f = 0; f < d; f++) {
+            const double x = Pt[f * ldp + p];
+            const double *b = Bt + f * ldb;
+            for (kms_idx c = 0; c < ncp; c++) {
+                const double t = x - b[c];
+                o[c] += t * t;
+            }
+        }
+        if (sq != NULL) {
+            for (kms_idx c = 0; c < ncp; c++) {
+                sq[p * ldo + c] = sqrt(o[c]);
+            }
+        }
+    }
+}
+
+static void kms__nearest_c(const double *Pt, kms_idx ldp, int np,
+                           double c_first, int init, const double *Bt,
+                           kms_idx ldb, kms_idx d, kms_idx nc, double *best,
+                           double *bestc)
+{
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
+    for (kms_idx c = 0; c < ncp; c++) {
+        for (int p = 0; p < np; p++) {
+            double acc = 0.0;
+            for (kms_idx f = 0; f < d; f++) {
+                const double t = Pt[f * ldp + p] - Bt[f * ldb + c];
+                acc += t * t;
+            }
+            if ((init && p == 0) || acc < best[c]) {
+                best[c] = acc;
+                bestc[c] = c_first + p;
+            }
+        }
+    }
+}
+
+#endif
+
+kms__strip_fn kms__strip_kernel(void)
+{
+#if KMS_HAVE_VECTOR_EXT
+#if KMS_X86_DISPATCH
+    if (kms__use_avx2()) {
+        return kms__strip_v4d;
+    }
+#endif
+    return kms__strip_v2d;
+#else
+    return kms__strip_c;
+#endif
+}
+
+kms__nearest_fn kms__nearest_kernel(void)
+{
+#if KMS_HAVE_VECTOR_EXT
+#if KMS_X86_DISPATCH
+    if (kms__use_avx2()) {
+        return kms__nearest_v4d;
+    }
+#endif
+    return kms__nearest_v2d;
+#else
+    return kms__nearest_c;
+#endif
+}
+
+const char *kms__simd_name(void)
+{
+#if KMS_HAVE_VECTOR_EXT
+    return kms__use_avx2() ? "avx2" : "baseline";
+#else
+    return "c";
+#endif
+}

@@ -1,0 +1,50 @@
+/*
+ * kmsmote C core (private): blocked squared Euclidean distances.
+ *
+ * Both operands are feature-major double buffers (element f of item i at
+ * buf[f * ld + i]).  A "strip" is KMS_DIST_NP points against nc columns:
+ *
+ *   out[p * ldo + c] = sum_{f < d} (Pt[f * ldp + p] - Bt[f * ldb + c])^2
+ *
+ * for p < KMS_DIST_NP and c < round_up(nc, KMS_DIST_NC); Pt and Bt must be
+ * readable (padded) that far.  If sq is not NULL, sq[p * ldo + c] also
+ * receives sqrt(out[p * ldo + c]).  Every output is formed by the same sequence
+ * of IEEE operations (start at 0, add the squared difference of feature 0,
+ * then 1, ...), which is what a scalar loop over the features does: the
+ * SIMD variants only compute independent outputs side by side, so every
+ * variant, and every thread count, gives bit-identical results, and equal
+ * inputs give equal distances (exact ties).
+ */
+#ifndef KMSMOTE_KMS_DIST_H
+#define KMSMOTE_KMS_DIST_H
+
+#include "kms_common.h"
+
+#define KMS_DIST_NP 4
+#define KMS_DIST_NC 8
+
+typedef void (*kms__strip_fn)(const double *Pt, kms_idx ldp,
+                              const double *Bt, kms_idx ldb, kms_idx d,
+                              kms_idx nc, double *out, kms_idx ldo,
+                              double *sq);
+
+/* The fastest strip kernel this CPU runs (AVX2 or baseline). */
+kms__strip_fn kms__strip_kernel(void);
+
+/* Running nearest point for the columns of Bt:  the np (<= NP) points of
+ * Pt are numbered c_first, c_first + 1, ...; for every column c <
+ * round_up(nc, NC), if init, best[c] and bestc[c] first take the distance
+ * to point 0 and its number; then each further point replaces them if it
+ * is strictly nearer (so ties keep the lowest number).  bestc holds the
+ * numbers as doubles, which keeps the selection in vector registers. */
+typedef void (*kms__nearest_fn)(const double *Pt, kms_idx ldp, int np,
+                                double c_first, int init, const double *Bt,
+                                kms_idx ldb, kms_idx d, kms_idx nc,
+                                double *best, double *bestc);
+
+kms__nearest_fn kms__nearest_kernel(void);
+
+/* Name of the variant in use ("avx2", "baseline" or "c"). */
+const char *kms__simd_name(void);
+
+#endif /* KMSMOTE_KMS_DIST_H */

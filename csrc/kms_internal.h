@@ -1,0 +1,184 @@
+/*
+ * kmsmote C core: private helpers shared by the kernels (not installed).
+ *
+ * Everything here is static inline so that each translation unit gets its
+ * own copy and the public symbol set stays the one of the headers.
+ */
+#ifndef KMSMOTE_KMS_INTERNAL_H
+#define KMSMOTE_KMS_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms_common.h"
+#include "kms_dist.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Rows per gathered tile.  A tile of KMS_BLOCK rows is copied to a
+ * feature-major double buffer so that the distance loop below runs over
+ * contiguous memory.  Fixed, so that every partial sum has the same shape
+ * whatever the number of threads. */
+#define KMS_BLOCK 64
+
+/* Work (about one multiply-add per unit) between two interrupt polls: a few
+ * milliseconds, so that Ctrl-C is prompt while the poll, which may have to
+ * wait for the GIL, stays rare. */
+#define KMS_POLL_WORK ((int64_t)1 << 25)
+
+static inline kms_idx kms__round_up(kms_idx x, kms_idx m)
+{
+    return (x + m - 1) / m * m;
+}
+
+#define KMS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define KMS_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#ifdef _OPENMP
+#define KMS_THREAD_ID() omp_get_thread_num()
+#else
+#define KMS_THREAD_ID() 0
+#endif
+
+/* Number of threads to use for n_units independent work units. */
+static inline int kms__threads(const kms_ctx *ctx, kms_idx n_units)
+{
+    int nt = (ctx != NULL && ctx->n_threads > 1) ? ctx->n_threads : 1;
+#ifndef _OPENMP
+    nt = 1;
+#endif
+    if ((kms_idx)nt > n_units) {
+        nt = n_units > 1 ? (int)n_units : 1;
+    }
+    return nt;
+}
+
+/* Interrupt polling.  Called from the calling thread only (outside parallel
+ * regions or from OpenMP thread 0, which is the encountering thread). */
+typedef struct kms__poller {
+    const kms_ctx *ctx;
+    int64_t work;
+} kms__poller;
+
+static inline kms__poller kms__poller_init(const kms_ctx *ctx)
+{
+    kms__poller p;
+    p.ctx = ctx;
+    p.work = 0;
+    return p;
+}
+
+/* Account for `work` units done; poll when the budget is exhausted.
+ * Returns non-zero if the callback asked to stop. */
+static inline int kms__poll(kms__poller *p, int64_t work)
+{
+    if (p->ctx == NULL || p->ctx->interrupted == NULL) {
+        return 0;
+    }
+    p->work += work;
+    if (p->work < KMS_POLL_WORK) {
+        return 0;
+    }
+    p->work = 0;
+    return p->ctx->interrupted(p->ctx->interrupt_data) != 0;
+}
+
+/* A flag shared between the threads of a parallel region. */
+static inline int kms__flag_get(const int *flag)
+{
+    int v;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+    v = *flag;
+    return v;
+}
+
+static inline void kms__flag_set(int *flag)
+{
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+    *flag = 1;
+}
+
+/* Neumaier's compensated sum: error O(eps) independent of the count. */
+typedef struct kms__ksum {
+    double s;
+    double c;
+} kms__ksum;
+
+static inline void kms__ksum_add(kms__ksum *a, double x)
+{
+    double t = a->s + x;
+    if (fabs(a->s) >= fabs(x)) {
+        a->c += (a->s - t) + x;
+    } else {
+        a->c += (x - t) + a->s;
+    }
+    a->s = t;
+}
+
+static inline double kms__ksum_value(const kms__ksum *a)
+{
+    return a->s + a->c;
+}
+
+/* Counter-based random numbers: a stateless 64-bit hash of (seed, counter)
+ * built from the splitmix64 finaliser, so that draw number `counter` is the
+ * same whatever happened before it. */
+static inline uint64_t kms__mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Uniform double in [0, 1) with 53 random bits. */
+static inline double kms__uniform(uint64_t seed, uint64_t counter)
+{
+    uint64_t h = kms__mix64(seed + UINT64_C(0x9e3779b97f4a7c15));
+    h = kms__mix64(h ^ (counter * UINT64_C(0xd1b54a32d192ed03) +
+                        UINT64_C(0x8bb84b93962eacc9)));
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Copy nr rows of X (row indices rows[r], or row0 + r if rows is NULL) to
+ * the feature-major double buffer At[f * ldA + r], and zero the columns
+ * nr .. round_up(nr, KMS_DIST_NC) - 1 that the strip kernels read as
+ * padding (ldA must allow it).  Returns non-zero if a NaN or infinity was
+ * met. */
+#define KMS__DEFINE_GATHER(SUFFIX, TYPE)                                      \
+    static inline int kms__gather_##SUFFIX(                                   \
+        const TYPE *restrict X, kms_idx d, const kms_idx *restrict rows,      \
+        kms_idx row0, kms_idx nr, double *restrict At, kms_idx ldA)           \
+    {                                                                         \
+        int bad = 0;                                                          \
+        for (kms_idx r = 0; r < nr; r++) {                                    \
+            const TYPE *restrict x =                                          \
+                X + (rows != NULL ? rows[r] : row0 + r) * d;                  \
+            for (kms_idx f = 0; f < d; f++) {                                 \
+                const double v = (double)x[f];                                \
+                bad |= (v - v) != 0.0;                                        \
+                At[f * ldA + r] = v;                                          \
+            }                                                                 \
+        }                                                                     \
+        const kms_idx npad = kms__round_up(nr, KMS_DIST_NC);                  \
+        for (kms_idx f = 0; f < d; f++) {                                     \
+            for (kms_idx r = nr; r < npad; r++) {                             \
+                At[f * ldA + r] = 0.0;                                        \
+            }                                                                 \
+        }                                                                     \
+        return bad;                                                           \
+    }
+
+KMS__DEFINE_GATHER(f64, double)
+KMS__DEFINE_GATHER(f32, float)
+
+#undef KMS__DEFINE_GATHER
+
+#endif /* KMSMOTE_KMS_INTERNAL_H */

@@ -1,0 +1,108 @@
+/*
+ * kmsmote C core: k-means++ seeding, Lloyd iterations and nearest-centre
+ * assignment (float64 and float32 instances).
+ *
+ * Rows are processed in chunks of KMS_CHUNK_ROWS; inside a chunk, tiles of
+ * KMS_BLOCK rows are gathered to a feature-major double buffer and compared
+ * with one centre at a time, so the innermost loop runs over contiguous
+ * rows whatever k and d are.  Squared distances are summed from the
+ * differences over the features in ascending order.
+ *
+ * Determinism: every reduction (centre sums, counts, inertia, k-means++
+ * potentials) is formed per chunk, rows in ascending order, and the chunk
+ * results are added in chunk order.  Threads only decide who computes a
+ * chunk, never how results are combined, so the output does not depend on
+ * the number of threads.
+ */
+#include "kms_kmeans.h"
+#include "kms_internal.h"
+
+/* Upper bound on the memory of the per-chunk centre sums kept at once by
+ * Lloyd (the chunks of one wave); at least one chunk per thread is kept. */
+#define KMS_LLOYD_SLOT_BYTES ((size_t)64 << 20)
+
+/* Nearest centre for nr gathered rows (At, feature-major): best[r]
+ * (squared distance) and bestc[r] (centre index as a double; ties go to
+ * the lowest index).  Ct holds the centres feature-major with leading
+ * dimension kp = round_up(k, NP), the padding columns zero. */
+static void kms__nearest_block(kms__nearest_fn nearest_fn,
+                               const double *restrict At, kms_idx nr,
+                               kms_idx d, const double *restrict Ct,
+                               kms_idx k, kms_idx kp, double *restrict best,
+                               double *restrict bestc)
+{
+    for (kms_idx c0 = 0; c0 < k; c0 += KMS_DIST_NP) {
+        const int np = (int)KMS_MIN((kms_idx)KMS_DIST_NP, k - c0);
+        nearest_fn(Ct + c0, kp, np, (double)c0, c0 == 0, At, KMS_BLOCK, d, nr,
+                   best, bestc);
+    }
+}
+
+/* Work space of the chunked assignment pass. */
+typedef struct kms__pass_ws {
+    int nt;              /* threads */
+    kms_idx wave;        /* chunks per wave (slots) */
+    kms_idx per_thread;  /* doubles of thread scratch */
+    double *scratch;     /* nt * per_thread: At, best, bestc */
+    double *slot_sums;   /* wave * k * d, NULL without M-step */
+    kms_idx *slot_counts; /* wave * k */
+    kms_idx *slot_changed; /* wave */
+    double *slot_inertia; /* wave */
+} kms__pass_ws;
+
+static void kms__pass_ws_free(kms__pass_ws *ws)
+{
+    free(ws->scratch);
+    free(ws->slot_sums);
+    free(ws->slot_counts);
+    free(ws->slot_changed);
+    free(ws->slot_inertia);
+}
+
+/* Allocate the work space; with_sums reserves the per-chunk centre sums. */
+static int kms__pass_ws_alloc(kms__pass_ws *ws, kms_idx n, kms_idx d,
+                              kms_idx k, int with_sums, const kms_ctx *ctx)
+{
+    const kms_idx n_chunks = (n + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+    memset(ws, 0, sizeof(*ws));
+    ws->nt = kms__threads(ctx, n_chunks);
+    ws->wave = KMS_MAX((kms_idx)1, KMS_MIN(n_chunks, (kms_idx)8 * ws->nt));
+    if (with_sums) {
+        const size_t slot = (size_t)k * (size_t)KMS_MAX(d, 1) * sizeof(double);
+        while (ws->wave > ws->nt && (size_t)ws->wave * slot > KMS_LLOYD_SLOT_BYTES) {
+            ws->wave--;
+        }
+    }
+    /* At (d x BLOCK), best, bestc (BLOCK each). */
+    ws->per_thread = d * KMS_BLOCK + 2 * KMS_BLOCK;
+    ws->scratch = malloc((size_t)ws->nt * (size_t)ws->per_thread * sizeof(double));
+    ws->slot_changed = malloc((size_t)ws->wave * sizeof(kms_idx));
+    ws->slot_inertia = malloc((size_t)ws->wave * sizeof(double));
+    if (ws->scratch == NULL || ws->slot_changed == NULL || ws->slot_inertia == NULL) {
+        return KMS_ERR_NOMEM;
+    }
+    if (with_sums) {
+        ws->slot_sums = malloc((size_t)ws->wave * (size_t)k * (size_t)d * sizeof(double) + 1);
+        ws->slot_counts = malloc((size_t)ws->wave * (size_t)k * sizeof(kms_idx));
+        if (ws->slot_sums == NULL || ws->slot_counts == NULL) {
+            return KMS_ERR_NOMEM;
+        }
+    }
+    return KMS_OK;
+}
+
+#define KMS_T double
+#define KMS_FN(name) name##_f64
+#define KMS_GATHER kms__gather_f64
+#include "kms_kmeans.inc"
+#undef KMS_T
+#undef KMS_FN
+#undef KMS_GATHER
+
+#define KMS_T float
+#define KMS_FN(name) name##_f32
+#define KMS_GATHER kms__gather_f32
+#include "kms_kmeans.inc"
+#undef KMS_T
+#undef KMS_FN
+#undef KMS_GATHER

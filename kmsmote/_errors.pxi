@@ -1,0 +1,127 @@
+# Included by every kmsmote extension: status-code -> exception mapping and
+# the interrupt callback handed to the C core.
+#
+# The C kernels run without the GIL.  Every few milliseconds of work the
+# calling thread asks _kms_check_signals whether to stop; it takes the GIL
+# and runs the Python signal handlers.  If a handler raised (KeyboardInterrupt
+# for Ctrl-C, or whatever a custom handler raises), the exception is kept in
+# the _KmsSignal record, the kernel stops with KMS_ERR_INTERRUPTED, and
+# _kms_check re-raises it once the GIL is back.
+
+import operator as _kms_operator
+
+from cpython.exc cimport PyErr_Fetch, PyErr_Restore
+from cpython.ref cimport PyObject
+from libc.stdint cimport int64_t
+
+from kmsmote._kms cimport (
+    KMS_ERR_BAD_INDEX,
+    KMS_ERR_BAD_K,
+    KMS_ERR_BAD_SHAPE,
+    KMS_ERR_INTERRUPTED,
+    KMS_ERR_NOMEM,
+    KMS_ERR_NONFINITE,
+    KMS_OK,
+    kms_ctx,
+    kms_status_message,
+)
+
+
+cdef extern from "Python.h":
+    # Declared without an exception spec: the callback inspects the result
+    # itself and must not let Cython propagate anything.
+    int _kms_PyErr_CheckSignals "PyErr_CheckSignals" ()
+
+
+cdef struct _KmsSignal:
+    PyObject *exc_type
+    PyObject *exc_value
+    PyObject *exc_tb
+
+
+cdef int _kms_check_signals(void *data) noexcept nogil:
+    cdef _KmsSignal *sig = <_KmsSignal *> data
+    with gil:
+        if _kms_PyErr_CheckSignals() == 0:
+            return 0
+        # A handler raised: keep its exception for the wrapper to re-raise.
+        PyErr_Fetch(&sig.exc_type, &sig.exc_value, &sig.exc_tb)
+        return 1
+
+
+cdef inline void _kms_ctx_init(kms_ctx *ctx, _KmsSignal *sig,
+                               int n_threads) noexcept:
+    sig.exc_type = NULL
+    sig.exc_value = NULL
+    sig.exc_tb = NULL
+    ctx.n_threads = n_threads
+    ctx.interrupted = _kms_check_signals
+    ctx.interrupt_data = sig
+    # The kernels compute distances from differences (exact tie order), so
+    # no BLAS is handed down.
+    ctx.dgemm = NULL
+    ctx.sgemm = NULL
+
+
+cdef int _kms_threads(n_threads) except -1:
+    """Validate the thread count passed down from the Python facade."""
+    try:
+        nt = _kms_operator.index(n_threads)
+    except TypeError:
+        nt = None
+    if nt is None or nt < 1:
+        raise ValueError(
+            f"n_threads must be a positive int, got {n_threads!r}; resolve "
+            f"None/-1 to a count in Python before calling the kernels"
+        )
+    return min(nt, 1 << 30)
+
+
+cdef inline Py_ssize_t _kms_first_outside(const int64_t *a, Py_ssize_t n,
+                                   int64_t lo, int64_t hi) noexcept nogil:
+    """Position of the first a[i] outside [lo, hi), or -1."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if a[i] < lo or a[i] >= hi:
+            return i
+    return -1
+
+
+cdef int _kms_check(int status, _KmsSignal *sig, str func,
+                    str detail="") except -1:
+    """Raise the exception that matches a kms_status returned by `func`.
+
+    `detail` describes the arguments (sizes, ranges) for the message.
+    """
+    if sig != NULL and sig.exc_type != NULL:
+        # A signal handler raised while the kernel ran: that exception wins.
+        PyErr_Restore(sig.exc_type, sig.exc_value, sig.exc_tb)
+        sig.exc_type = NULL
+        sig.exc_value = NULL
+        sig.exc_tb = NULL
+        return -1
+    if status == KMS_OK:
+        return 0
+    suffix = f" ({detail})" if detail else ""
+    if status == KMS_ERR_NOMEM:
+        raise MemoryError(
+            f"{func}: could not allocate scratch memory{suffix}; reduce the "
+            f"problem size or n_threads (each thread keeps its own buffers)"
+        )
+    if status == KMS_ERR_BAD_SHAPE:
+        raise ValueError(f"{func}: a size argument is negative or inconsistent{suffix}")
+    if status == KMS_ERR_BAD_K:
+        raise ValueError(f"{func}: the number of neighbours/clusters is out of range{suffix}")
+    if status == KMS_ERR_BAD_INDEX:
+        raise ValueError(f"{func}: an index points outside its array{suffix}")
+    if status == KMS_ERR_INTERRUPTED:
+        raise KeyboardInterrupt(f"{func} was interrupted")
+    if status == KMS_ERR_NONFINITE:
+        raise ValueError(
+            f"{func}: input contains NaN or infinity{suffix}; remove or impute "
+            f"non-finite values first"
+        )
+    raise RuntimeError(
+        f"{func}: unexpected status {status} from the C core: "
+        f"{kms_status_message(status).decode()}"
+    )

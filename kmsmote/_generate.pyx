@@ -1,0 +1,99 @@
+"""SMOTE interpolation kernel.
+
+Thin wrapper over csrc/kms_generate.h.  The result is bit-identical to
+NumPy's ``(X[b] + steps[:, None] * (X[o] - X[b])).astype(X.dtype)``.
+"""
+
+import numpy as np
+
+from cython cimport floating
+from libc.stdint cimport int64_t
+
+from kmsmote._kms cimport kms_ctx, kms_generate_f32, kms_generate_f64
+
+include "_errors.pxi"
+
+
+def generate(const floating[:, ::1] X, const int64_t[::1] rows,
+             const int64_t[:, ::1] nn, const int64_t[::1] sample_idx,
+             const double[::1] steps, floating[:, ::1] out, n_threads):
+    """Write synthetic rows into ``out``.
+
+    For t in range(n_new), with s = sample_idx[t], i = s // k, j = nn.flat[s]::
+
+        base, other = X[rows[i]], X[rows[j]]
+        out[t] = base + steps[t] * (other - base)
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_total, n_features), float32 or float64
+    rows : ndarray of shape (m,), int64
+        Rows of X forming the set.
+    nn : ndarray of shape (m, k), int64
+        Neighbour positions (into rows) of each member.
+    sample_idx : ndarray of shape (n_new,), int64
+        Flat indices into nn, in [0, m * k).
+    steps : ndarray of shape (n_new,), float64
+    out : ndarray of shape (n_new, n_features), X's dtype, C-contiguous
+        Written in place; may be a row slice of a larger array but must not
+        overlap X.
+    n_threads : int
+
+    Returns
+    -------
+    None
+    """
+    cdef Py_ssize_t n_total = X.shape[0], d = X.shape[1]
+    cdef Py_ssize_t m = rows.shape[0], k = nn.shape[1], n_new = sample_idx.shape[0]
+    cdef int nt = _kms_threads(n_threads)
+    if nn.shape[0] != m:
+        raise ValueError(f"generate: nn has {nn.shape[0]} rows but rows has {m} "
+                         f"entries")
+    if steps.shape[0] != n_new:
+        raise ValueError(f"generate: steps has {steps.shape[0]} entries but "
+                         f"sample_idx has {n_new}")
+    if out.shape[0] != n_new or out.shape[1] != d:
+        raise ValueError(f"generate: out has shape ({out.shape[0]}, "
+                         f"{out.shape[1]}), expected ({n_new}, {d})")
+    if n_new == 0:
+        return None
+    if np.may_share_memory(np.asarray(X), np.asarray(out)):
+        raise ValueError("generate: out overlaps X; write into a separate array")
+
+    cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
+    cdef const int64_t *nn_p = &nn[0, 0] if m > 0 and k > 0 else NULL
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _kms_first_outside(rows_p, m, 0, n_total)
+    if bad >= 0:
+        raise ValueError(f"generate: rows[{bad}] = {rows[bad]} is outside "
+                         f"[0, n_total={n_total})")
+    with nogil:
+        bad = _kms_first_outside(nn_p, m * k, 0, m)
+    if bad >= 0:
+        raise ValueError(f"generate: nn[{bad // k}, {bad % k}] = "
+                         f"{nn[bad // k, bad % k]} is outside [0, m={m})")
+    with nogil:
+        bad = _kms_first_outside(&sample_idx[0], n_new, 0, m * k)
+    if bad >= 0:
+        raise ValueError(f"generate: sample_idx[{bad}] = {sample_idx[bad]} is "
+                         f"outside [0, m * k={m * k})")
+    if d == 0:
+        return None
+
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float:
+            status = kms_generate_f32(&X[0, 0], n_total, d, rows_p, m, nn_p, k,
+                                      &sample_idx[0], &steps[0], n_new,
+                                      &out[0, 0], &ctx)
+        else:
+            status = kms_generate_f64(&X[0, 0], n_total, d, rows_p, m, nn_p, k,
+                                      &sample_idx[0], &steps[0], n_new,
+                                      &out[0, 0], &ctx)
+    _kms_check(status, &sig, "generate",
+               f"X of shape ({n_total}, {d}), m={m}, k={k}, n_new={n_new}")
+    return None

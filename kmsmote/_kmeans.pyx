@@ -1,0 +1,200 @@
+"""k-means kernels: k-means++ seeding, Lloyd iterations, assignment.
+
+Thin wrappers over csrc/kms_kmeans.h.  X is a C-contiguous float32 or
+float64 2-D array (read-only arrays are accepted); centres have X's dtype.
+Arguments are validated here, the C kernel runs without the GIL.
+"""
+
+import math
+import operator
+
+import numpy as np
+
+from cython cimport floating
+from libc.math cimport isfinite
+from libc.stdint cimport int64_t, uint64_t
+
+from kmsmote._kms cimport (
+    kms_assign_f32,
+    kms_assign_f64,
+    kms_ctx,
+    kms_kmeanspp_f32,
+    kms_kmeanspp_f64,
+    kms_lloyd_f32,
+    kms_lloyd_f64,
+)
+
+include "_errors.pxi"
+
+
+cdef _check_X(const floating[:, ::1] X, str func):
+    if X.shape[1] < 1:
+        raise ValueError(f"{func}: X must have at least one feature, got shape "
+                         f"({X.shape[0]}, {X.shape[1]})")
+
+
+def kmeans_plusplus(const floating[:, ::1] X, n_clusters, n_local_trials,
+                    seed, n_threads):
+    """Greedy k-means++ seeding.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    n_clusters : int
+        1 <= n_clusters <= n_samples.
+    n_local_trials : int or None
+        Candidates drawn per centre; None means 2 + int(log(n_clusters)).
+    seed : int
+        In [0, 2**64).  The centres depend only on (X, n_clusters,
+        n_local_trials, seed), not on n_threads.
+    n_threads : int
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+        Rows of X.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    _check_X(X, "kmeans_plusplus")
+    cdef int nt = _kms_threads(n_threads)
+    n_clusters = operator.index(n_clusters)
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"kmeans_plusplus: n_clusters={n_clusters} must be in "
+                         f"[1, n_samples={n}]")
+    if n_local_trials is None:
+        n_local_trials = 2 + int(math.log(n_clusters))
+    n_local_trials = operator.index(n_local_trials)
+    if n_local_trials < 1:
+        raise ValueError(f"kmeans_plusplus: n_local_trials={n_local_trials} "
+                         f"must be >= 1")
+    seed = operator.index(seed)
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"kmeans_plusplus: seed={seed} must be in [0, 2**64)")
+
+    dtype = np.float32 if floating is float else np.float64
+    centers = np.empty((n_clusters, d), dtype=dtype)
+    cdef floating[:, ::1] C = centers
+    cdef int64_t k = n_clusters, trials = n_local_trials
+    cdef uint64_t s = seed
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float:
+            status = kms_kmeanspp_f32(&X[0, 0], n, d, k, trials, s, &C[0, 0], &ctx)
+        else:
+            status = kms_kmeanspp_f64(&X[0, 0], n, d, k, trials, s, &C[0, 0], &ctx)
+    _kms_check(status, &sig, "kmeans_plusplus",
+               f"X of shape ({n}, {d}), n_clusters={k}, n_local_trials={trials}")
+    return centers
+
+
+def lloyd(const floating[:, ::1] X, const floating[:, ::1] centers, max_iter,
+          tol, n_threads):
+    """Lloyd iterations from the given centres (which are not modified).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+        Initial centres, 1 <= n_clusters <= n_samples.
+    max_iter : int
+        >= 0.  At most this many assign/update iterations.
+    tol : float
+        Absolute bound on the summed squared centre shift (>= 0 or any
+        finite value; the caller scales it).
+    n_threads : int
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+    labels : ndarray of shape (n_samples,), int64
+        Nearest centre of every row, consistent with the returned centres.
+    inertia : float
+        Sum of squared distances of the rows to their centres.
+    n_iter : int
+        Iterations run.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
+    _check_X(X, "lloyd")
+    cdef int nt = _kms_threads(n_threads)
+    if centers.shape[1] != d:
+        raise ValueError(f"lloyd: centers has {centers.shape[1]} features, "
+                         f"X has {d}")
+    if not 1 <= k <= n:
+        raise ValueError(f"lloyd: n_clusters={k} (rows of centers) must be in "
+                         f"[1, n_samples={n}]")
+    max_iter = operator.index(max_iter)
+    if not 0 <= max_iter <= 2 ** 31 - 1:
+        raise ValueError(f"lloyd: max_iter={max_iter} must be a non-negative int")
+    cdef double c_tol = tol
+    if not isfinite(c_tol):
+        raise ValueError(f"lloyd: tol={tol!r} must be finite")
+
+    dtype = np.float32 if floating is float else np.float64
+    centers_out = np.array(centers, dtype=dtype, copy=True, order="C")
+    labels = np.empty(n, dtype=np.int64)
+    cdef floating[:, ::1] C = centers_out
+    cdef int64_t[::1] L = labels
+    cdef int c_max_iter = max_iter
+    cdef double inertia = 0.0
+    cdef int n_iter = 0
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float:
+            status = kms_lloyd_f32(&X[0, 0], n, d, k, &C[0, 0], c_max_iter, c_tol,
+                                   &L[0], &inertia, &n_iter, &ctx)
+        else:
+            status = kms_lloyd_f64(&X[0, 0], n, d, k, &C[0, 0], c_max_iter, c_tol,
+                                   &L[0], &inertia, &n_iter, &ctx)
+    _kms_check(status, &sig, "lloyd",
+               f"X of shape ({n}, {d}), n_clusters={k}")
+    return centers_out, labels, float(inertia), int(n_iter)
+
+
+def assign(const floating[:, ::1] X, const floating[:, ::1] centers, n_threads):
+    """Nearest centre of every row (squared Euclidean, ties to the lowest index).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    centers : ndarray of shape (n_clusters, n_features), X's dtype
+    n_threads : int
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int64
+    dist2 : ndarray of shape (n_samples,), float64
+        Squared distance to the assigned centre.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], k = centers.shape[0]
+    _check_X(X, "assign")
+    cdef int nt = _kms_threads(n_threads)
+    if centers.shape[1] != d:
+        raise ValueError(f"assign: centers has {centers.shape[1]} features, "
+                         f"X has {d}")
+    if k < 1:
+        raise ValueError("assign: centers must have at least one row")
+    labels = np.empty(n, dtype=np.int64)
+    dist2 = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return labels, dist2
+    cdef int64_t[::1] L = labels
+    cdef double[::1] D = dist2
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float:
+            status = kms_assign_f32(&X[0, 0], n, d, &centers[0, 0], k,
+                                    &L[0], &D[0], &ctx)
+        else:
+            status = kms_assign_f64(&X[0, 0], n, d, &centers[0, 0], k,
+                                    &L[0], &D[0], &ctx)
+    _kms_check(status, &sig, "assign", f"X of shape ({n}, {d}), n_clusters={k}")
+    return labels, dist2

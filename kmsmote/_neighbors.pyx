@@ -1,0 +1,92 @@
+"""Nearest neighbours and summed pairwise distance inside one set of rows.
+
+Thin wrapper over csrc/kms_neighbors.h.  X is a C-contiguous float32 or
+float64 2-D array (read-only arrays are accepted); the set is given as row
+indices, so no copy of the rows is made.
+"""
+
+import operator
+
+import numpy as np
+
+from cython cimport floating
+from libc.stdint cimport int64_t
+
+from kmsmote._kms cimport kms_ctx, kms_knn_sparsity_f32, kms_knn_sparsity_f64
+
+include "_errors.pxi"
+
+
+def knn_sparsity(const floating[:, ::1] X, const int64_t[::1] rows, k,
+                 n_threads, return_distance=False):
+    """k nearest neighbours within a set, and the sum of its pair distances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_total, n_features), float32 or float64
+    rows : ndarray of shape (m,), int64
+        Rows of X forming the set; positions 0..m-1 name the members.
+    k : int
+        Neighbours per member, 0 <= k <= m - 1 (k = 0: pair sum only).
+    n_threads : int
+    return_distance : bool, default=False
+
+    Returns
+    -------
+    nn : ndarray of shape (m, k), int64
+        Positions (into rows) of the k nearest other members, nearest first,
+        ties by ascending position.  Distances are exact Euclidean distances
+        computed in float64 from the differences.
+    nn_dist : ndarray of shape (m, k), float64
+        Only if return_distance.
+    pair_dist_sum : float
+        Sum of the Euclidean distances over the unordered pairs; the mean
+        pairwise distance is 2 * pair_dist_sum / (m * (m - 1)).
+    """
+    cdef Py_ssize_t n_total = X.shape[0], d = X.shape[1], m = rows.shape[0]
+    cdef int nt = _kms_threads(n_threads)
+    if d < 1:
+        raise ValueError(f"knn_sparsity: X must have at least one feature, got "
+                         f"shape ({n_total}, {d})")
+    k = operator.index(k)
+    if k < 0 or (k > 0 and k > m - 1):
+        raise ValueError(
+            f"knn_sparsity: k={k} neighbours requested but the set has m={m} "
+            f"rows; k must be in [0, m - 1] (self is excluded)"
+        )
+    cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
+    cdef const floating *X_p = &X[0, 0] if n_total > 0 else NULL
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _kms_first_outside(rows_p, m, 0, n_total)
+    if bad >= 0:
+        raise ValueError(f"knn_sparsity: rows[{bad}] = {rows[bad]} is outside "
+                         f"[0, n_total={n_total})")
+
+    cdef int64_t c_k = k
+    nn = np.empty((m, k), dtype=np.int64)
+    nn_dist = np.empty((m, k), dtype=np.float64) if return_distance else None
+    cdef int64_t[:, ::1] NN = nn
+    cdef double[:, ::1] ND
+    cdef int64_t *nn_p = &NN[0, 0] if m > 0 and k > 0 else NULL
+    cdef double *nd_p = NULL
+    if return_distance and m > 0 and k > 0:
+        ND = nn_dist
+        nd_p = &ND[0, 0]
+    cdef double pair_sum = 0.0
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float:
+            status = kms_knn_sparsity_f32(X_p, n_total, d, rows_p, m, c_k,
+                                          nn_p, nd_p, &pair_sum, &ctx)
+        else:
+            status = kms_knn_sparsity_f64(X_p, n_total, d, rows_p, m, c_k,
+                                          nn_p, nd_p, &pair_sum, &ctx)
+    _kms_check(status, &sig, "knn_sparsity",
+               f"set of m={m} rows of X with shape ({n_total}, {d}), k={k}")
+    if return_distance:
+        return nn, nn_dist, float(pair_sum)
+    return nn, float(pair_sum)
