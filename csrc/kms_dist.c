@@ -1,10 +1,10 @@
 /*
  * kmsmote C core (private): blocked squared Euclidean distance strips.
  *
- * A 4 x 8 micro-tile of accumulators stays in registers across the feature
- * loop; with GCC/Clang vector extensions that is 8 AVX2 registers (chosen
- * at run time on x86 CPUs that have AVX2) or 16 SSE2 registers' worth
- * (baseline x86-64 and other targets).  No FMA is ever used (the project
+ * A micro-tile of accumulators stays in registers across the feature loop:
+ * with GCC/Clang vector extensions, 4 points x 8 columns in 8 AVX2
+ * registers (chosen at run time on x86 CPUs that have AVX2), or 4 x 4 in 8
+ * SSE2/NEON registers (baseline).  No FMA is ever used (the project
  * compiles with -ffp-contract=off and the AVX2 target does not enable FMA),
  * and each output is accumulated over the features in order, so every
  * variant rounds identically; setting KMSMOTE_SIMD=baseline in the
@@ -51,8 +51,8 @@ typedef double kms__v4d __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long kms__v2l __attribute__((vector_size(16)));
 typedef long long kms__v4l __attribute__((vector_size(32)));
 
-/* Accumulate the micro-tile of columns c .. c+NC-1 into acc[NP][NV], for
- * vector type V of W doubles (W * NV == KMS_DIST_NC). */
+/* Accumulate the micro-tile of columns c .. c+W*NV-1 into acc[NP][NV], for
+ * vector type V of W doubles (W * NV divides KMS_DIST_NC). */
 #define KMS__TILE(V, W, NV)                                                   \
     V acc[KMS_DIST_NP][NV];                                                   \
     for (int p = 0; p < KMS_DIST_NP; p++) {                                   \
@@ -80,7 +80,8 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
  * micro-tile, so that the unpipelined square roots overlap the next
  * micro-tile's arithmetic). */
 #define KMS__STRIP_BODY(V, W, NV, SQRTV)                                      \
-    for (kms_idx c = 0; c < nc; c += KMS_DIST_NC) {                           \
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
+    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
         KMS__TILE(V, W, NV)                                                   \
         for (int p = 0; p < KMS_DIST_NP; p++) {                               \
             for (int v = 0; v < NV; v++) {                                    \
@@ -99,7 +100,8 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
 /* Nearest: fold the micro-tile into the running minimum (strict <, points
  * in ascending order), selecting with masks so that it stays in vectors. */
 #define KMS__NEAREST_BODY(V, L, W, NV)                                        \
-    for (kms_idx c = 0; c < nc; c += KMS_DIST_NC) {                           \
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
+    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
         KMS__TILE(V, W, NV)                                                   \
         for (int v = 0; v < NV; v++) {                                        \
             V bd, bc;                                                         \
@@ -142,7 +144,7 @@ static void kms__strip_v2d(const double *Pt, kms_idx ldp, const double *Bt,
                            kms_idx ldb, kms_idx d, kms_idx nc, double *out,
                            kms_idx ldo, double *sq)
 {
-    KMS__STRIP_BODY(kms__v2d, 2, 4, KMS__SQRT_V2D)
+    KMS__STRIP_BODY(kms__v2d, 2, 2, KMS__SQRT_V2D)
 }
 
 static void kms__nearest_v2d(const double *Pt, kms_idx ldp, int np,
@@ -150,7 +152,7 @@ static void kms__nearest_v2d(const double *Pt, kms_idx ldp, int np,
                              kms_idx ldb, kms_idx d, kms_idx nc, double *best,
                              double *bestc)
 {
-    KMS__NEAREST_BODY(kms__v2d, kms__v2l, 2, 4)
+    KMS__NEAREST_BODY(kms__v2d, kms__v2l, 2, 2)
 }
 
 #if KMS_X86_DISPATCH

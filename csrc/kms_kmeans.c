@@ -43,7 +43,7 @@ typedef struct kms__pass_ws {
     int nt;              /* threads */
     kms_idx wave;        /* chunks per wave (slots) */
     kms_idx per_thread;  /* doubles of thread scratch */
-    double *scratch;     /* nt * per_thread: At, best, bestc */
+    double *scratch;     /* nt * per_thread: At, best, bestc, sums, counts */
     double *slot_sums;   /* wave * k * d, NULL without M-step */
     kms_idx *slot_counts; /* wave * k */
     kms_idx *slot_changed; /* wave */
@@ -66,15 +66,22 @@ static int kms__pass_ws_alloc(kms__pass_ws *ws, kms_idx n, kms_idx d,
     const kms_idx n_chunks = (n + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
     memset(ws, 0, sizeof(*ws));
     ws->nt = kms__threads(ctx, n_chunks);
-    ws->wave = KMS_MAX((kms_idx)1, KMS_MIN(n_chunks, (kms_idx)8 * ws->nt));
+    /* As few waves as memory allows: each wave is one parallel region and
+     * ends in a barrier, which costs much when the CPUs are shared. */
+    ws->wave = KMS_MAX((kms_idx)1, n_chunks);
     if (with_sums) {
-        const size_t slot = (size_t)k * (size_t)KMS_MAX(d, 1) * sizeof(double);
-        while (ws->wave > ws->nt && (size_t)ws->wave * slot > KMS_LLOYD_SLOT_BYTES) {
-            ws->wave--;
-        }
+        const kms_idx slot = (k * d + k) * (kms_idx)sizeof(double);
+        const kms_idx fit = (kms_idx)(KMS_LLOYD_SLOT_BYTES / (size_t)slot);
+        ws->wave = KMS_MIN(ws->wave, KMS_MAX(fit, (kms_idx)ws->nt));
     }
-    /* At (d x BLOCK), best, bestc (BLOCK each). */
+    /* At (d x BLOCK), best, bestc (BLOCK each), and with sums the chunk's
+     * centre sums (k x d) and counts (k); a gap of a cache line or more
+     * between the threads' regions keeps them from sharing lines. */
     ws->per_thread = d * KMS_BLOCK + 2 * KMS_BLOCK;
+    if (with_sums) {
+        ws->per_thread += k * d + k;
+    }
+    ws->per_thread = kms__round_up(ws->per_thread, 8) + 16;
     ws->scratch = malloc((size_t)ws->nt * (size_t)ws->per_thread * sizeof(double));
     ws->slot_changed = malloc((size_t)ws->wave * sizeof(kms_idx));
     ws->slot_inertia = malloc((size_t)ws->wave * sizeof(double));
