@@ -25,7 +25,8 @@ def _demo(args, out):
 
     X, y = make_classification(
         n_classes=2, weights=[0.1, 0.9], n_samples=args.n_samples,
-        n_clusters_per_class=3, random_state=10,
+        n_clusters_per_class=3, n_informative=3, n_redundant=1,
+        flip_y=0, class_sep=2, n_features=20, random_state=10,
     )
     sampler = KMeansSMOTE(random_state=args.random_state, kmeans_estimator=args.clusters)
     start = time.perf_counter()

@@ -230,7 +230,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None):
         """Compute the clustering.
 
         Parameters
@@ -240,18 +240,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             converted to float64.
         y : Ignored
             Not used, present for API consistency.
-        sample_weight : None
-            Not supported; present for signature compatibility.
 
         Returns
         -------
         self : KMeans
             The fitted estimator.
         """
-        if sample_weight is not None:
-            raise ValueError(
-                "kmsmote.KMeans does not support sample_weight; pass None."
-            )
         X = self._check_X(X, reset=True)
         n = X.shape[0]
         if n < self.n_clusters:
@@ -308,7 +302,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels, _ = _kmeans.assign(X, centers, resolve_n_threads(self.n_jobs))
         return labels
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None):
         """Fit, then return the training labels (``labels_``).
 
         Parameters
@@ -317,15 +311,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             Training rows.
         y : Ignored
             Not used, present for API consistency.
-        sample_weight : None
-            Not supported; present for signature compatibility.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             Cluster index of each row.
         """
-        return self.fit(X, sample_weight=sample_weight).labels_
+        return self.fit(X).labels_
 
     def transform(self, X):
         """Euclidean distance of every row of ``X`` to every centre.

@@ -219,8 +219,9 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
     >>> from collections import Counter
     >>> from sklearn.datasets import make_classification
     >>> from kmsmote import KMeansSMOTE
-    >>> X, y = make_classification(n_classes=2, weights=[0.1, 0.9],
-    ...     n_samples=1000, n_clusters_per_class=3, random_state=10)
+    >>> X, y = make_classification(n_classes=2, class_sep=2, weights=[0.1, 0.9],
+    ...     n_informative=3, n_redundant=1, flip_y=0, n_features=20,
+    ...     n_clusters_per_class=3, n_samples=1000, random_state=10)
     >>> X_res, y_res = KMeansSMOTE(random_state=42, kmeans_estimator=10).fit_resample(X, y)
     >>> counts = Counter(y_res.tolist())
     >>> counts[1], counts[0] >= counts[1]
