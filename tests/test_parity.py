@@ -25,7 +25,8 @@ imblearn_over = pytest.importorskip("imblearn.over_sampling")
 def _readme_data():
     return make_classification(
         n_classes=2, weights=[0.1, 0.9], n_samples=1000,
-        n_clusters_per_class=3, random_state=10,
+        n_clusters_per_class=3, n_informative=3, n_redundant=1,
+        flip_y=0, class_sep=2, n_features=20, random_state=10,
     )
 
 
@@ -99,7 +100,8 @@ CASES = {
     "readme-float-ratio-nn-brute": (
         _readme_data, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=8, random_state=3),
                            random_state=9, sampling_strategy=0.6,
-                           k_neighbors=NearestNeighbors(n_neighbors=5, algorithm="brute")),
+                           k_neighbors=NearestNeighbors(n_neighbors=5, algorithm="brute"),
+                           cluster_balance_threshold=0.2),
     ),
 }
 
