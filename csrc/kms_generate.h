@@ -19,7 +19,9 @@ extern "C" {
  * with NumPy's rounding: the difference is rounded to the element type
  * first, then base + step * diff is evaluated in double and rounded once to
  * the element type.  sample_idx must lie in [0, m*k), nn in [0, m) and rows
- * in [0, n_total) (KMS_ERR_BAD_INDEX otherwise). */
+ * in [0, n_total) (KMS_ERR_BAD_INDEX otherwise, before anything is
+ * written).  NaN and infinity propagate as in NumPy.  out must not overlap
+ * X. */
 int kms_generate_f64(const double *X, kms_idx n_total, kms_idx d,
                      const kms_idx *rows, kms_idx m,
                      const kms_idx *nn, kms_idx k,

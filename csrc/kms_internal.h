@@ -87,24 +87,34 @@ static inline int kms__poll(kms__poller *p, int64_t work)
     return p->ctx->interrupted(p->ctx->interrupt_data) != 0;
 }
 
-/* A flag shared between the threads of a parallel region. */
+/* A flag shared between the threads of a parallel region, set once and
+ * read often.  OpenMP 3.1 atomics where available; older OpenMP (MSVC's
+ * 2.0) gets volatile accesses, enough for a flag that only goes 0 -> 1. */
+#if defined(_OPENMP) && _OPENMP >= 201107
 static inline int kms__flag_get(const int *flag)
 {
     int v;
-#ifdef _OPENMP
 #pragma omp atomic read
-#endif
     v = *flag;
     return v;
 }
 
 static inline void kms__flag_set(int *flag)
 {
-#ifdef _OPENMP
 #pragma omp atomic write
-#endif
     *flag = 1;
 }
+#else
+static inline int kms__flag_get(const int *flag)
+{
+    return *(const volatile int *)flag;
+}
+
+static inline void kms__flag_set(int *flag)
+{
+    *(volatile int *)flag = 1;
+}
+#endif
 
 /* Neumaier's compensated sum: error O(eps) independent of the count. */
 typedef struct kms__ksum {

@@ -16,7 +16,10 @@ extern "C" {
 
 /* Assign each row of X to its nearest centre (squared Euclidean distance,
  * ties to the lowest centre index).  labels[n] receives centre indices;
- * dist2[n], if not NULL, receives the squared distance to that centre. */
+ * dist2[n], if not NULL, receives the squared distance to that centre.
+ * Distances are summed from the differences, feature by feature, in
+ * double.  Requires k >= 1 (KMS_ERR_BAD_K); n = 0 is allowed; NaN or
+ * infinity in X or the centres gives KMS_ERR_NONFINITE. */
 int kms_assign_f64(const double *X, kms_idx n, kms_idx d,
                    const double *centers, kms_idx k,
                    kms_idx *labels, double *dist2, const kms_ctx *ctx);
@@ -29,7 +32,8 @@ int kms_assign_f32(const float *X, kms_idx n, kms_idx d,
  * probability proportional to the squared distance to the chosen centres.
  * Random numbers come from a counter-based generator keyed by seed, so the
  * result depends on (X, k, n_local_trials, seed) only.  Writes centers[k*d].
- * Requires 1 <= k <= n and n_local_trials >= 1. */
+ * Requires 1 <= k <= n (KMS_ERR_BAD_K), n_local_trials >= 1
+ * (KMS_ERR_BAD_SHAPE) and finite X (KMS_ERR_NONFINITE). */
 int kms_kmeanspp_f64(const double *X, kms_idx n, kms_idx d, kms_idx k,
                      kms_idx n_local_trials, uint64_t seed,
                      double *centers, const kms_ctx *ctx);
@@ -41,10 +45,13 @@ int kms_kmeanspp_f32(const float *X, kms_idx n, kms_idx d, kms_idx k,
  * place).  Stops after max_iter iterations, when no label changes, or when
  * the summed squared centre shift is <= tol (an absolute value; the caller
  * scales it).  A cluster that empties is moved to the row farthest from its
- * centre (lowest row index on ties), one row per empty cluster.
+ * centre (lowest row index on ties), one row per empty cluster, as
+ * scikit-learn does; a cluster left without rows by that keeps its centre.
  * On return labels[n] holds the final assignment (consistent with the final
  * centres), *inertia the summed squared distance and *n_iter the number of
- * iterations run. */
+ * iterations run.  Requires 1 <= k <= n (KMS_ERR_BAD_K), max_iter >= 0
+ * (KMS_ERR_BAD_SHAPE; 0 only assigns) and finite X and centres
+ * (KMS_ERR_NONFINITE). */
 int kms_lloyd_f64(const double *X, kms_idx n, kms_idx d, kms_idx k,
                   double *centers, int max_iter, double tol,
                   kms_idx *labels, double *inertia, int *n_iter,

@@ -21,9 +21,13 @@ extern "C" {
  * nn_dist[m*k] (if not NULL) the distances.  *pair_dist_sum receives the sum
  * of the Euclidean distances over all unordered pairs {i, j}, i != j; the
  * mean pairwise distance is then 2 * sum / (m * (m - 1)).  Distances are
- * computed in double from the differences, never through a full m*m matrix.
- * k = 0 is allowed (only the pair sum is computed).  Requires k <= m - 1
- * (KMS_ERR_BAD_K) and every rows[i] in [0, n_total) (KMS_ERR_BAD_INDEX). */
+ * computed in double from the differences (summed over the features in
+ * order, so equal inputs give exactly equal distances), never through a
+ * full m*m matrix.  k = 0 is allowed for any m >= 0 (only the pair sum is
+ * computed).  Requires k <= m - 1 (KMS_ERR_BAD_K), every rows[i] in
+ * [0, n_total) (KMS_ERR_BAD_INDEX) and finite members
+ * (KMS_ERR_NONFINITE).  Scratch: n_threads * m * k (distance, position)
+ * lists plus O(n_threads * d) per thread. */
 int kms_knn_sparsity_f64(const double *X, kms_idx n_total, kms_idx d,
                          const kms_idx *rows, kms_idx m, kms_idx k,
                          kms_idx *nn, double *nn_dist,
