@@ -65,7 +65,9 @@ def test_knn_matches_kdtree_on_subset(rng, dtype):
     X = rng.normal(size=(1000, 6)).astype(dtype)
     rows = rng.permutation(1000)[:700].astype(np.int64)
     k = 5
-    nn, nn_dist, pair_sum = _neighbors.knn_sparsity(X, rows, k, 1, return_distance=True)
+    nn, nn_dist, pair_sum = _neighbors.knn_sparsity(
+        _readonly(X), _readonly(rows), k, 1, return_distance=True
+    )
 
     Xs = X[rows].astype(np.float64)  # the KD-tree works in float64 too
     ref_dist, ref_idx = (
