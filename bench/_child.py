@@ -13,6 +13,12 @@ import numpy as np
 
 
 def _rss_peak_bytes():
+    # VmHWM is per address space (reset by exec); ru_maxrss would include the
+    # parent's peak at fork time.
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
