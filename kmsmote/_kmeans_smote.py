@@ -133,6 +133,16 @@ def _allocate(n_samples, weights, mode):
     return counts.tolist()
 
 
+def _check_y_finite(y):
+    values = np.asarray(y)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                "Input y contains NaN or infinity: every sample needs a class "
+                "label. Drop the unlabelled rows first."
+            )
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -291,6 +301,12 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
     def _check_X_y(self, X, y):
         y, one_vs_all = check_target_type(y)
         X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+        if X.dtype == np.bool_:
+            raise ValueError(
+                "X has boolean dtype: SMOTE interpolates between samples, which "
+                "has no meaning for booleans. Convert X to float "
+                "(X.astype(float)) to treat the values as 0/1."
+            )
         return X, y, one_vs_all
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -311,6 +327,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         self : KMeansSMOTE
             The estimator.
         """
+        _check_y_finite(y)
         X, y, _ = self._check_X_y(X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
         return self
@@ -335,6 +352,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         y_resampled : {ndarray, series} of shape (n_samples_new,)
             The matching classes, in the container of ``y``.
         """
+        _check_y_finite(y)
         check_classification_targets(y)
         formatter = OutputFormatter(X, y)
         X, y, one_vs_all = self._check_X_y(X, y)
@@ -358,6 +376,13 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             )
         else:
             self.kmeans_estimator_ = clone(self.kmeans_estimator)
+        n_neighbors = getattr(self.nn_k_, "n_neighbors", None)
+        if not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 2:
+            raise ValueError(
+                "k_neighbors: the nearest-neighbours estimator has "
+                f"n_neighbors={n_neighbors!r}; it counts the sample itself, so "
+                "at least 2 are needed to leave a neighbour to interpolate with."
+            )
         n_clusters = getattr(self.kmeans_estimator_, "n_clusters", None)
         if not isinstance(n_clusters, numbers.Integral) or n_clusters < 1:
             raise ValueError(
@@ -378,11 +403,9 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         params = self.kmeans_estimator_.get_params(deep=False)
         return not isinstance(params.get("random_state", 0), numbers.Integral)
 
-    def _cluster_labels(self, X, X_work):
+    def _cluster_labels(self, X, X_fit):
         n_clusters = int(self.kmeans_estimator_.n_clusters)
-        own = isinstance(self.kmeans_estimator_, KMeans)
-        labels = self.kmeans_estimator_.fit_predict(X_work if own else X)
-        labels = np.asarray(labels)
+        labels = np.asarray(self.kmeans_estimator_.fit_predict(X_fit))
         if labels.shape != (X.shape[0],):
             raise ValueError(
                 f"kmeans_estimator.fit_predict returned labels of shape {labels.shape}; "
@@ -400,8 +423,8 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             )
         return labels.astype(np.int64, copy=False)
 
-    def _plan_class(self, class_label, n_samples, total_to_generate, X_work, y,
-                    labels, n_threads, rng_source, row_map=None):
+    def _plan_class(self, class_label, n_samples, total_to_generate, data, y,
+                    labels, rng_source):
         """Kept clusters, neighbours, weights and random draws for one class."""
         n_clusters = int(self.kmeans_estimator_.n_clusters)
         n_neighbors = int(self.nn_k_.n_neighbors)
@@ -418,6 +441,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             if members.size == 0:
                 continue
             class_rows = members[is_class[members]]
+            # The reference's float expressions, evaluated the same way.
             fraction = class_rows.size / members.size
             record = {
                 "class": class_label, "cluster": c, "size": int(members.size),
@@ -431,25 +455,23 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 record["reason"] = "class fraction below threshold"
                 continue
             if fraction * members.size < n_neighbors:
-                record["reason"] = f"fewer than {n_neighbors} class samples (k_neighbors + 1)"
+                record["reason"] = (
+                    f"fewer than {n_neighbors} class samples (k_neighbors + 1)"
+                )
                 continue
-            # Rows into X_work (for sparse input: into the dense class block).
-            rows = np.ascontiguousarray(
-                class_rows if row_map is None else row_map[class_rows], dtype=np.int64
-            )
+            rows = np.ascontiguousarray(class_rows, dtype=np.int64)
             m = rows.size
-            k = n_neighbors - 1 if fast_nn else 0
-            nn, pair_sum = _neighbors.knn_sparsity(X_work, rows, k, n_threads)
+            nn, mean_distance = data.neighbours(rows, n_neighbors - 1 if fast_nn else 0)
             if not fast_nn:
-                X_class = X_work[rows]
+                # A user-supplied neighbour search: use it as the reference does.
+                X_class = data.rows(rows)
                 self.nn_k_.fit(X_class)
                 nn = np.ascontiguousarray(
                     self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:],
                     dtype=np.int64,
                 )
-            mean_distance = 2.0 * pair_sum / (m * m - m)
             record.update(kept=True, reason="kept", mean_distance=mean_distance)
-            kept.append({"record": record, "rows": rows, "nn": nn, "X_dist": X_work})
+            kept.append({"record": record, "rows": rows, "nn": nn, "m": m})
         if not kept:
             best = max((r["class_fraction"] for r in records), default=0.0)
             raise RuntimeError(
@@ -461,17 +483,17 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 f"a cluster also needs at least {n_neighbors} samples of the class.)"
             )
         exponent = None if self.density_exponent == "auto" else float(self.density_exponent)
-        work_dtype = np.float32 if X_work.dtype == np.float32 else np.float64
         weights, log_sparsity = cluster_weights(
             [kc["record"]["mean_distance"] for kc in kept],
-            [kc["rows"].size for kc in kept],
-            exponent, work_dtype,
+            [kc["m"] for kc in kept],
+            exponent, data.weight_dtype,
         )
         counts = _allocate(n_samples, weights, self.allocation)
         for kc, w, ls, count in zip(kept, weights, log_sparsity, counts):
+            # An int seed gives every cluster a fresh generator with that seed,
+            # as in the reference; a RandomState is one shared stream.
             rs = check_random_state(rng_source)
-            nn = kc["nn"]
-            kc["sample_idx"] = rs.randint(low=0, high=nn.size, size=count).astype(np.int64)
+            kc["sample_idx"] = rs.randint(low=0, high=kc["nn"].size, size=count).astype(np.int64)
             kc["steps"] = rs.uniform(size=count)
             kc["record"].update(weight=float(w), log_sparsity=float(ls), n_generated=int(count))
         return records, kept
@@ -479,15 +501,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
     def _fit_resample(self, X, y):
         self._validate_estimator()
         n_threads = resolve_n_threads(self.n_jobs)
-        is_sparse = sparse.issparse(X)
-        if is_sparse:
-            X_work = X.tocsr().astype(
-                X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-            )
-        elif X.dtype in (np.float32, np.float64):
-            X_work = np.ascontiguousarray(X)
-        else:
-            X_work = np.ascontiguousarray(X, dtype=np.float64)
+        data = _Data(X, n_threads)
         total = sum(self.sampling_strategy_.values())
         rng_source = self.random_state
         if isinstance(rng_source, np.random.RandomState) or rng_source is None:
@@ -498,17 +512,10 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             if n_samples == 0:
                 continue
             if labels is None or self._refit_per_class():
-                labels = self._cluster_labels(X, X_work)
-            if is_sparse:
-                class_idx = np.flatnonzero(y == class_label)
-                X_dist = np.ascontiguousarray(X_work[class_idx].toarray())
-                row_map = np.full(y.shape[0], -1, dtype=np.int64)
-                row_map[class_idx] = np.arange(class_idx.size)
-            else:
-                X_dist, row_map = X_work, None
+                own = isinstance(self.kmeans_estimator_, KMeans)
+                labels = self._cluster_labels(X, data.for_clustering() if own else X)
             records, kept = self._plan_class(
-                class_label, n_samples, total, X_dist, y, labels, n_threads,
-                rng_source, row_map,
+                class_label, n_samples, total, data, y, labels, rng_source
             )
             self.cluster_stats_.extend(records)
             plans.append((class_label, kept))
@@ -517,49 +524,126 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             return X.copy(), y.copy()
         if is_plain_euclidean_nn(self.nn_k_):
             # The reference leaves nn_k_ fitted on the last kept cluster.
-            last = plans[-1][1][-1]
-            self.nn_k_.fit(last["X_dist"][last["rows"]])
-        n_new = sum(kc["sample_idx"].size for _, kept in plans for kc in kept)
-        y_new = np.concatenate(
-            [np.asarray(y, copy=True)]
+            self.nn_k_.fit(data.rows(plans[-1][1][-1]["rows"]))
+        kept_all = [kc for _, kept in plans for kc in kept]
+        y_res = np.concatenate(
+            [np.asarray(y)]
             + [np.full(kc["sample_idx"].size, label, dtype=y.dtype)
                for label, kept in plans for kc in kept]
         )
-        if is_sparse:
-            return self._generate_sparse(X, plans, n_threads), y_new
+        return data.resample(kept_all), y_res
+
+
+# ---------------------------------------------------------------------------
+# The data as the kernels see it.
+
+# Squared distances overflow double beyond about 1e154 and vanish below
+# 1e-154; outside [2^-500, 2^500] the distance computations work on a copy
+# scaled by a power of two (exact), which changes no neighbour, no cluster
+# and no weight.
+_SCALE_LIMIT = 500
+
+
+class _Data:
+    """X in the form each step needs: dense or CSR, float32 or float64.
+
+    Neighbours and distances may use a copy scaled by a power of two when the
+    magnitudes would overflow or underflow squared distances; generation
+    always interpolates the user's values.
+    """
+
+    def __init__(self, X, n_threads):
+        self.X = X
+        self.n_threads = n_threads
+        self.sparse = sparse.issparse(X)
+        if self.sparse:
+            work = X.tocsr()
+            if work.dtype not in (np.float32, np.float64):
+                work = work.astype(np.float64)
+            if not work.has_canonical_format:
+                work = work.copy()
+                work.sum_duplicates()
+            values = work.data
+        else:
+            if X.dtype in (np.float32, np.float64):
+                work = np.ascontiguousarray(X)
+            else:
+                # Integers (any width) are interpolated in float64 and cast
+                # back at the end: no wrap-around.
+                work = np.ascontiguousarray(X, dtype=np.float64)
+            values = work
+        self.work = work
+        self.weight_dtype = np.float32 if work.dtype == np.float32 else np.float64
+        self.exponent = 0
+        if values.size:
+            peak = float(np.max(np.abs(values)))
+            if peak > 0:
+                e = math.frexp(peak)[1]
+                if abs(e) > _SCALE_LIMIT:
+                    self.exponent = e
+        if self.exponent:
+            scaled = work.copy()
+            if self.sparse:
+                scaled.data = np.ldexp(scaled.data, -self.exponent).astype(work.dtype)
+            else:
+                np.ldexp(scaled, -self.exponent, out=scaled, casting="unsafe")
+            self.dist = scaled
+        else:
+            self.dist = work
+
+    def for_clustering(self):
+        return self.dist
+
+    def rows(self, rows):
+        picked = self.work[rows]
+        return picked
+
+    def neighbours(self, rows, k):
+        """(nn positions, mean pairwise distance) of one set of rows."""
+        if self.sparse:
+            from . import _sparse
+
+            nn, pair_sum = _sparse.csr_knn_sparsity(self.dist, rows, k, self.n_threads)
+        else:
+            nn, pair_sum = _neighbors.knn_sparsity(self.dist, rows, k, self.n_threads)
+        m = rows.size
+        mean = 2.0 * pair_sum / (m * m - m)
+        return nn, math.ldexp(mean, self.exponent) if self.exponent else mean
+
+    def resample(self, kept):
+        """Original rows first, then every kept cluster's synthetic rows."""
+        n_new = sum(kc["sample_idx"].size for kc in kept)
+        if self.sparse:
+            return self._resample_sparse(kept)
+        X, work = self.X, self.work
         n, d = X.shape
         out = np.empty((n + n_new, d), dtype=X.dtype)
         out[:n] = X
-        if X_work.dtype == X.dtype:
+        if work.dtype == X.dtype:
             synth, offset = out, n
         else:
-            synth, offset = np.empty((n_new, d), dtype=X_work.dtype), 0
-        for _, kept in plans:
-            for kc in kept:
-                count = kc["sample_idx"].size
-                if count:
-                    _generate.generate(
-                        X_work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
-                        synth[offset:offset + count], n_threads,
-                    )
-                offset += count
+            synth, offset = np.empty((n_new, d), dtype=work.dtype), 0
+        for kc in kept:
+            count = kc["sample_idx"].size
+            if count:
+                _generate.generate(
+                    work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
+                    synth[offset:offset + count], self.n_threads,
+                )
+            offset += count
         if synth is not out:
             out[n:] = synth.astype(X.dtype)
-        return out, y_new
+        return out
 
-    def _generate_sparse(self, X, plans, n_threads):
-        # Interim sparse path: the class rows were densified per class (see
-        # _fit_resample); new rows are built dense per cluster, then stored
-        # sparse.
-        blocks = [X]
-        for _, kept in plans:
-            for kc in kept:
-                count = kc["sample_idx"].size
-                if not count:
-                    continue
-                X_dist = kc["X_dist"]
-                buf = np.empty((count, X_dist.shape[1]), dtype=X_dist.dtype)
-                _generate.generate(X_dist, kc["rows"], kc["nn"], kc["sample_idx"],
-                                   kc["steps"], buf, n_threads)
-                blocks.append(sparse.csr_matrix(buf.astype(X.dtype, copy=False)))
-        return sparse.vstack(blocks, format=X.format).astype(X.dtype, copy=False)
+    def _resample_sparse(self, kept):
+        from . import _sparse
+
+        blocks = [self.X]
+        for kc in kept:
+            if kc["sample_idx"].size:
+                block = _sparse.csr_generate(
+                    self.work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
+                    self.n_threads,
+                )
+                blocks.append(block.astype(self.X.dtype, copy=False))
+        return sparse.vstack(blocks, format=self.X.format).astype(self.X.dtype, copy=False)
