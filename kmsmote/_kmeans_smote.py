@@ -114,7 +114,8 @@ def cluster_weights(mean_distances, class_counts, exponent, dtype):
         top = log_sparsity == np.inf
         weights = top / top.sum()
     else:
-        shifted = np.exp(log_sparsity - log_sparsity.max())
+        with np.errstate(under="ignore"):
+            shifted = np.exp(log_sparsity - log_sparsity.max())
         weights = shifted / shifted.sum()
     return weights.astype(dtype), log_sparsity
 
@@ -300,7 +301,11 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
 
     def _check_X_y(self, X, y):
         y, one_vs_all = check_target_type(y)
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+        # scikit-learn's finiteness check sums X first (a fast path that
+        # overflows near the float64 limit, then checks element-wise): the
+        # overflow warning it would emit says nothing about the data.
+        with np.errstate(over="ignore", invalid="ignore"):
+            X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
         if X.dtype == np.bool_:
             raise ValueError(
                 "X has boolean dtype: SMOTE interpolates between samples, which "
