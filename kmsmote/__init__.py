@@ -14,12 +14,13 @@ except ImportError as exc:  # pragma: no cover - exercised from a source tree
 
     raise_build_error(exc)
 
+from ._config import get_config, show_config
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "KMeansSMOTE", "get_include", "__version__"]
+__all__ = ["KMeans", "KMeansSMOTE", "get_config", "get_include", "show_config", "__version__"]
 
 
 def get_include():
