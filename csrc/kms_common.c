@@ -24,6 +24,9 @@ const char *kms_status_message(int status)
         return "interrupted";
     case KMS_ERR_NONFINITE:
         return "input contains NaN or infinity";
+    case KMS_ERR_BAD_CSR:
+        return "malformed CSR matrix (indptr decreasing, column index out of "
+               "range, or columns not strictly increasing within a row)";
     default:
         return "unknown kmsmote status code";
     }

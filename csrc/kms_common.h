@@ -27,7 +27,11 @@ typedef enum kms_status {
     KMS_ERR_BAD_K = 3,        /* k is < 1 or larger than the set allows */
     KMS_ERR_BAD_INDEX = 4,    /* an index argument points outside its array */
     KMS_ERR_INTERRUPTED = 5,  /* the ctx->interrupted callback asked to stop */
-    KMS_ERR_NONFINITE = 6     /* a NaN or infinity was met where none may be */
+    KMS_ERR_NONFINITE = 6,    /* a NaN or infinity was met where none may be */
+    KMS_ERR_BAD_CSR = 7       /* a CSR matrix is malformed: indptr not
+                                 non-decreasing, a column index outside
+                                 [0, d), or columns not strictly increasing
+                                 within a row */
 } kms_status;
 
 /* Optional callback polled at chunk boundaries of long loops, from the

@@ -1,6 +1,10 @@
 /*
  * kmsmote C core (private): blocked squared Euclidean distance strips.
  *
+ * Two families share the micro-tiles: exact differences (sum of (x - b)^2,
+ * for the neighbour kernels) and dot products finished by the norm
+ * expansion kms__expand (k-means).
+ *
  * A micro-tile of accumulators stays in registers across the feature loop:
  * with GCC/Clang vector extensions, 4 points x 8 columns in 8 AVX2
  * registers (chosen at run time on x86 CPUs that have AVX2), or 4 x 4 in 8
@@ -97,17 +101,67 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
         }                                                                     \
     }
 
-/* Nearest: fold the micro-tile into the running minimum (strict <, points
- * in ascending order), selecting with masks so that it stays in vectors. */
-#define KMS__NEAREST_BODY(V, L, W, NV)                                        \
+/* Dot-product micro-tile: acc[p][v] = sum_f Pt[f, p] * Bt[f, c + W*v],
+ * features in ascending order from +0. */
+#define KMS__DOT_TILE(V, W, NV)                                               \
+    V acc[KMS_DIST_NP][NV];                                                   \
+    for (int p = 0; p < KMS_DIST_NP; p++) {                                   \
+        for (int v = 0; v < NV; v++) {                                        \
+            acc[p][v] = (V){0};                                               \
+        }                                                                     \
+    }                                                                         \
+    for (kms_idx f = 0; f < d; f++) {                                         \
+        const double *bf = Bt + f * ldb + c;                                  \
+        const double *pf = Pt + f * ldp;                                      \
+        V b[NV];                                                              \
+        for (int v = 0; v < NV; v++) {                                        \
+            b[v] = *(const V *)(bf + W * v);                                  \
+        }                                                                     \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            const double x = pf[p];                                           \
+            for (int v = 0; v < NV; v++) {                                    \
+                acc[p][v] += x * b[v];                                        \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* kms__expand on vectors: (bn - 2 acc) + pn, clamped at 0 (t < 0 -> +0,
+ * -0 and NaN kept, as the scalar form). */
+#define KMS__EXPAND_V(V, L, BN, ACC, PN, OUT)                                 \
+    do {                                                                      \
+        V t_ = (BN) - 2.0 * (ACC);                                            \
+        t_ = t_ + (PN);                                                       \
+        const L neg_ = (L)(t_ < (V){0});                                      \
+        (OUT) = (V)((L)t_ & ~neg_);                                           \
+    } while (0)
+
+#define KMS__DSTRIP_BODY(V, L, W, NV)                                         \
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
     for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
-        KMS__TILE(V, W, NV)                                                   \
+        KMS__DOT_TILE(V, W, NV)                                               \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            const V pnv = (V){0} + pn[p];                                     \
+            for (int v = 0; v < NV; v++) {                                    \
+                V o;                                                          \
+                KMS__EXPAND_V(V, L, *(const V *)(bn + c + W * v), acc[p][v],  \
+                              pnv, o);                                        \
+                *(V *)(out + p * ldo + c + W * v) = o;                        \
+            }                                                                 \
+        }                                                                     \
+    }
+
+/* Nearest: fold the micro-tile into the running minimum (strict <, points
+ * in ascending order), selecting with masks so that it stays in vectors. */
+#define KMS__DNEAREST_BODY(V, L, W, NV)                                       \
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
+    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
+        KMS__DOT_TILE(V, W, NV)                                               \
         for (int v = 0; v < NV; v++) {                                        \
+            const V bnv = *(const V *)(bn + c + W * v);                       \
             V bd, bc;                                                         \
             int p = 0;                                                        \
             if (init) {                                                       \
-                bd = acc[0][v];                                               \
+                KMS__EXPAND_V(V, L, bnv, acc[0][v], (V){0} + pn[0], bd);      \
                 bc = (V){0} + c_first;                                        \
                 p = 1;                                                        \
             } else {                                                          \
@@ -115,9 +169,11 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
                 bc = *(const V *)(bestc + c + W * v);                         \
             }                                                                 \
             for (; p < np; p++) {                                             \
-                const L lt = (L)(acc[p][v] < bd);                             \
+                V dv;                                                         \
+                KMS__EXPAND_V(V, L, bnv, acc[p][v], (V){0} + pn[p], dv);      \
+                const L lt = (L)(dv < bd);                                    \
                 const L idx = (L)((V){0} + (c_first + p));                    \
-                bd = (V)(((L)acc[p][v] & lt) | ((L)bd & ~lt));                \
+                bd = (V)(((L)dv & lt) | ((L)bd & ~lt));                       \
                 bc = (V)((idx & lt) | ((L)bc & ~lt));                         \
             }                                                                 \
             *(V *)(best + c + W * v) = bd;                                    \
@@ -147,12 +203,20 @@ static void kms__strip_v2d(const double *Pt, kms_idx ldp, const double *Bt,
     KMS__STRIP_BODY(kms__v2d, 2, 2, KMS__SQRT_V2D)
 }
 
-static void kms__nearest_v2d(const double *Pt, kms_idx ldp, int np,
-                             double c_first, int init, const double *Bt,
-                             kms_idx ldb, kms_idx d, kms_idx nc, double *best,
-                             double *bestc)
+static void kms__dstrip_v2d(const double *Pt, kms_idx ldp, const double *pn,
+                            const double *Bt, kms_idx ldb, const double *bn,
+                            kms_idx d, kms_idx nc, double *out, kms_idx ldo)
 {
-    KMS__NEAREST_BODY(kms__v2d, kms__v2l, 2, 2)
+    KMS__DSTRIP_BODY(kms__v2d, kms__v2l, 2, 2)
+}
+
+static void kms__dnearest_v2d(const double *Pt, kms_idx ldp, const double *pn,
+                              int np, double c_first, int init,
+                              const double *Bt, kms_idx ldb, const double *bn,
+                              kms_idx d, kms_idx nc, double *best,
+                              double *bestc)
+{
+    KMS__DNEAREST_BODY(kms__v2d, kms__v2l, 2, 2)
 }
 
 #if KMS_X86_DISPATCH
@@ -165,12 +229,21 @@ static void kms__strip_v4d(const double *Pt, kms_idx ldp, const double *Bt,
 }
 
 __attribute__((target("avx2")))
-static void kms__nearest_v4d(const double *Pt, kms_idx ldp, int np,
-                             double c_first, int init, const double *Bt,
-                             kms_idx ldb, kms_idx d, kms_idx nc, double *best,
-                             double *bestc)
+static void kms__dstrip_v4d(const double *Pt, kms_idx ldp, const double *pn,
+                            const double *Bt, kms_idx ldb, const double *bn,
+                            kms_idx d, kms_idx nc, double *out, kms_idx ldo)
 {
-    KMS__NEAREST_BODY(kms__v4d, kms__v4l, 4, 2)
+    KMS__DSTRIP_BODY(kms__v4d, kms__v4l, 4, 2)
+}
+
+__attribute__((target("avx2")))
+static void kms__dnearest_v4d(const double *Pt, kms_idx ldp, const double *pn,
+                              int np, double c_first, int init,
+                              const double *Bt, kms_idx ldb, const double *bn,
+                              kms_idx d, kms_idx nc, double *best,
+                              double *bestc)
+{
+    KMS__DNEAREST_BODY(kms__v4d, kms__v4l, 4, 2)
 }
 #endif
 
@@ -202,22 +275,53 @@ static void kms__strip_c(const double *Pt, kms_idx ldp, const double *Bt,
     }
 }
 
-static void kms__nearest_c(const double *Pt, kms_idx ldp, int np,
-                           double c_first, int init, const double *Bt,
-                           kms_idx ldb, kms_idx d, kms_idx nc, double *best,
-                           double *bestc)
+/* Dot products of one point against the columns, features in order. */
+static void kms__dot_c(const double *Pt, kms_idx ldp, int p, const double *Bt,
+                       kms_idx ldb, kms_idx d, kms_idx ncp, double *o)
+{
+    for (kms_idx c = 0; c < ncp; c++) {
+        o[c] = 0.0;
+    }
+    for (kms_idx f = 0; f < d; f++) {
+        const double x = Pt[f * ldp + p];
+        const double *b = Bt + f * ldb;
+        for (kms_idx c = 0; c < ncp; c++) {
+            o[c] += x * b[c];
+        }
+    }
+}
+
+static void kms__dstrip_c(const double *Pt, kms_idx ldp, const double *pn,
+                          const double *Bt, kms_idx ldb, const double *bn,
+                          kms_idx d, kms_idx nc, double *out, kms_idx ldo)
 {
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
-    for (kms_idx c = 0; c < ncp; c++) {
+    for (int p = 0; p < KMS_DIST_NP; p++) {
+        double *o = out + p * ldo;
+        kms__dot_c(Pt, ldp, p, Bt, ldb, d, ncp, o);
+        for (kms_idx c = 0; c < ncp; c++) {
+            o[c] = kms__expand(bn[c], o[c], pn[p]);
+        }
+    }
+}
+
+static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
+                            int np, double c_first, int init,
+                            const double *Bt, kms_idx ldb, const double *bn,
+                            kms_idx d, kms_idx nc, double *best,
+                            double *bestc)
+{
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
+    double dot[KMS_DIST_NC];
+    for (kms_idx c0 = 0; c0 < ncp; c0 += KMS_DIST_NC) {
         for (int p = 0; p < np; p++) {
-            double acc = 0.0;
-            for (kms_idx f = 0; f < d; f++) {
-                const double t = Pt[f * ldp + p] - Bt[f * ldb + c];
-                acc += t * t;
-            }
-            if ((init && p == 0) || acc < best[c]) {
-                best[c] = acc;
-                bestc[c] = c_first + p;
+            kms__dot_c(Pt, ldp, p, Bt + c0, ldb, d, KMS_DIST_NC, dot);
+            for (kms_idx c = 0; c < KMS_DIST_NC; c++) {
+                const double dv = kms__expand(bn[c0 + c], dot[c], pn[p]);
+                if ((init && p == 0) || dv < best[c0 + c]) {
+                    best[c0 + c] = dv;
+                    bestc[c0 + c] = c_first + p;
+                }
             }
         }
     }
@@ -239,17 +343,31 @@ kms__strip_fn kms__strip_kernel(void)
 #endif
 }
 
-kms__nearest_fn kms__nearest_kernel(void)
+kms__dstrip_fn kms__dstrip_kernel(void)
 {
 #if KMS_HAVE_VECTOR_EXT
 #if KMS_X86_DISPATCH
     if (kms__use_avx2()) {
-        return kms__nearest_v4d;
+        return kms__dstrip_v4d;
     }
 #endif
-    return kms__nearest_v2d;
+    return kms__dstrip_v2d;
 #else
-    return kms__nearest_c;
+    return kms__dstrip_c;
+#endif
+}
+
+kms__dnearest_fn kms__dnearest_kernel(void)
+{
+#if KMS_HAVE_VECTOR_EXT
+#if KMS_X86_DISPATCH
+    if (kms__use_avx2()) {
+        return kms__dnearest_v4d;
+    }
+#endif
+    return kms__dnearest_v2d;
+#else
+    return kms__dnearest_c;
 #endif
 }
 

@@ -2,7 +2,9 @@
  * kmsmote C core (private): blocked squared Euclidean distances.
  *
  * Both operands are feature-major double buffers (element f of item i at
- * buf[f * ld + i]).  A "strip" is KMS_DIST_NP points against nc columns:
+ * buf[f * ld + i]).  Two families: exact differences (neighbours) and the
+ * norm expansion (k-means).  A "strip" is KMS_DIST_NP points against nc
+ * columns:
  *
  *   out[p * ldo + c] = sum_{f < d} (Pt[f * ldp + p] - Bt[f * ldb + c])^2
  *
@@ -31,18 +33,46 @@ typedef void (*kms__strip_fn)(const double *Pt, kms_idx ldp,
 /* The fastest strip kernel this CPU runs (AVX2 or baseline). */
 kms__strip_fn kms__strip_kernel(void);
 
-/* Running nearest point for the columns of Bt:  the np (<= NP) points of
- * Pt are numbered c_first, c_first + 1, ...; for every column c <
- * round_up(nc, NC), if init, best[c] and bestc[c] first take the distance
- * to point 0 and its number; then each further point replaces them if it
- * is strictly nearer (so ties keep the lowest number).  bestc holds the
- * numbers as doubles, which keeps the selection in vector registers. */
-typedef void (*kms__nearest_fn)(const double *Pt, kms_idx ldp, int np,
-                                double c_first, int init, const double *Bt,
-                                kms_idx ldb, kms_idx d, kms_idx nc,
-                                double *best, double *bestc);
+/* Squared Euclidean distance by the expansion used by k-means, from the
+ * squared norms xx = sum_f x_f^2, cc = sum_f c_f^2 and the dot product
+ * dot = sum_f x_f c_f (each summed over the features in ascending order
+ * from +0.0):  (xx - 2 dot) + cc, clamped at 0.  Every k-means kernel,
+ * dense or sparse, scalar or SIMD, forms it with exactly these operations,
+ * so that equal inputs give bit-equal distances.  (A sparse row skips the
+ * x_f = 0 terms, which add +-0 to a sum that is never -0: no change.) */
+static inline double kms__expand(double xx, double dot, double cc)
+{
+    double t = xx - 2.0 * dot;
+    t = t + cc;
+    return t < 0.0 ? 0.0 : t;
+}
 
-kms__nearest_fn kms__nearest_kernel(void);
+/* Expansion strip: for p < KMS_DIST_NP and c < round_up(nc, KMS_DIST_NC),
+ *
+ *   out[p * ldo + c] = kms__expand(bn[c], sum_f Pt[f*ldp+p] Bt[f*ldb+c], pn[p])
+ *
+ * with the dot product summed over the features in ascending order.  pn
+ * must hold KMS_DIST_NP readable entries and bn round_up(nc, NC). */
+typedef void (*kms__dstrip_fn)(const double *Pt, kms_idx ldp, const double *pn,
+                               const double *Bt, kms_idx ldb, const double *bn,
+                               kms_idx d, kms_idx nc, double *out, kms_idx ldo);
+
+kms__dstrip_fn kms__dstrip_kernel(void);
+
+/* Running nearest point for the columns of Bt, with the distances of
+ * kms__dstrip_fn:  the np (<= NP) points of Pt are numbered c_first,
+ * c_first + 1, ...; for every column c < round_up(nc, NC), if init,
+ * best[c] and bestc[c] first take the distance to point 0 and its number;
+ * then each further point replaces them if it is strictly nearer (so ties
+ * keep the lowest number).  bestc holds the numbers as doubles, which
+ * keeps the selection in vector registers. */
+typedef void (*kms__dnearest_fn)(const double *Pt, kms_idx ldp,
+                                 const double *pn, int np, double c_first,
+                                 int init, const double *Bt, kms_idx ldb,
+                                 const double *bn, kms_idx d, kms_idx nc,
+                                 double *best, double *bestc);
+
+kms__dnearest_fn kms__dnearest_kernel(void);
 
 /* Name of the variant in use ("avx2", "baseline" or "c"). */
 const char *kms__simd_name(void);

@@ -157,6 +157,25 @@ static inline double kms__uniform(uint64_t seed, uint64_t counter)
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* out[c] = sum_{f < d} M[f * ld + c]^2 for c < ncols, summed over f in
+ * ascending order from +0 (the squared norms of the columns of a
+ * feature-major buffer; the loop runs across columns, never across
+ * features). */
+static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
+                                    kms_idx ncols, kms_idx d,
+                                    double *restrict out)
+{
+    for (kms_idx c = 0; c < ncols; c++) {
+        out[c] = 0.0;
+    }
+    for (kms_idx f = 0; f < d; f++) {
+        const double *restrict m = M + f * ld;
+        for (kms_idx c = 0; c < ncols; c++) {
+            out[c] += m[c] * m[c];
+        }
+    }
+}
+
 /* Copy nr rows of X (row indices rows[r], or row0 + r if rows is NULL) to
  * the feature-major double buffer At[f * ldA + r], and zero the columns
  * nr .. round_up(nr, KMS_DIST_NC) - 1 that the strip kernels read as

@@ -4,9 +4,12 @@
  *
  * Rows are processed in chunks of KMS_CHUNK_ROWS; inside a chunk, tiles of
  * KMS_BLOCK rows are gathered to a feature-major double buffer and compared
- * with one centre at a time, so the innermost loop runs over contiguous
- * rows whatever k and d are.  Squared distances are summed from the
- * differences over the features in ascending order.
+ * with the centres, so the innermost loop runs over contiguous rows
+ * whatever k and d are.  Squared distances are kms__expand(||x||^2, x.c,
+ * ||c||^2) with every sum taken over the features in ascending order: the
+ * form the CSR kernels (kms_sparse.c) reproduce bit for bit from the
+ * stored entries alone.  The drivers themselves are in kms_kmeans_drv.inc,
+ * shared with the CSR kernels; kms_kmeans.inc holds the dense hooks.
  *
  * Determinism: every reduction (centre sums, counts, inertia, k-means++
  * potentials) is formed per chunk, rows in ascending order, and the chunk
@@ -21,20 +24,23 @@
  * Lloyd (the chunks of one wave); at least one chunk per thread is kept. */
 #define KMS_LLOYD_SLOT_BYTES ((size_t)64 << 20)
 
-/* Nearest centre for nr gathered rows (At, feature-major): best[r]
- * (squared distance) and bestc[r] (centre index as a double; ties go to
- * the lowest index).  Ct holds the centres feature-major with leading
- * dimension kp = round_up(k, NP), the padding columns zero. */
-static void kms__nearest_block(kms__nearest_fn nearest_fn,
-                               const double *restrict At, kms_idx nr,
+/* Nearest centre for nr gathered rows (At, feature-major, squared norms
+ * xx[round_up(nr, NC)]): best[r] (squared distance) and bestc[r] (centre
+ * index as a double; ties go to the lowest index).  Ct holds the centres
+ * feature-major with leading dimension kp = round_up(k, NP), the padding
+ * columns zero, and cn[kp] their squared norms. */
+static void kms__nearest_block(kms__dnearest_fn nearest_fn,
+                               const double *restrict At,
+                               const double *restrict xx, kms_idx nr,
                                kms_idx d, const double *restrict Ct,
-                               kms_idx k, kms_idx kp, double *restrict best,
+                               const double *restrict cn, kms_idx k,
+                               kms_idx kp, double *restrict best,
                                double *restrict bestc)
 {
     for (kms_idx c0 = 0; c0 < k; c0 += KMS_DIST_NP) {
         const int np = (int)KMS_MIN((kms_idx)KMS_DIST_NP, k - c0);
-        nearest_fn(Ct + c0, kp, np, (double)c0, c0 == 0, At, KMS_BLOCK, d, nr,
-                   best, bestc);
+        nearest_fn(Ct + c0, kp, cn + c0, np, (double)c0, c0 == 0, At, KMS_BLOCK,
+                   xx, d, nr, best, bestc);
     }
 }
 
@@ -43,7 +49,7 @@ typedef struct kms__pass_ws {
     int nt;              /* threads */
     kms_idx wave;        /* chunks per wave (slots) */
     kms_idx per_thread;  /* doubles of thread scratch */
-    double *scratch;     /* nt * per_thread: At, best, bestc, sums, counts */
+    double *scratch;     /* nt * per_thread: At, xx, best, bestc, sums, counts */
     double *slot_sums;   /* wave * k * d, NULL without M-step */
     kms_idx *slot_counts; /* wave * k */
     kms_idx *slot_changed; /* wave */
@@ -74,10 +80,10 @@ static int kms__pass_ws_alloc(kms__pass_ws *ws, kms_idx n, kms_idx d,
         const kms_idx fit = (kms_idx)(KMS_LLOYD_SLOT_BYTES / (size_t)slot);
         ws->wave = KMS_MIN(ws->wave, KMS_MAX(fit, (kms_idx)ws->nt));
     }
-    /* At (d x BLOCK), best, bestc (BLOCK each), and with sums the chunk's
-     * centre sums (k x d) and counts (k); a gap of a cache line or more
-     * between the threads' regions keeps them from sharing lines. */
-    ws->per_thread = d * KMS_BLOCK + 2 * KMS_BLOCK;
+    /* At (d x BLOCK), xx, best, bestc (BLOCK each), and with sums the
+     * chunk's centre sums (k x d) and counts (k); a gap of a cache line or
+     * more between the threads' regions keeps them from sharing lines. */
+    ws->per_thread = d * KMS_BLOCK + 3 * KMS_BLOCK;
     if (with_sums) {
         ws->per_thread += k * d + k;
     }

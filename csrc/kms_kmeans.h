@@ -4,6 +4,17 @@
  *
  * X is row-major (n, d); centres are row-major (k, d) of the same type as X.
  * Distances and sums are accumulated in double for both element types.
+ *
+ * Squared distances use the expansion
+ *
+ *     d2(x, c) = max(0, (||x||^2 - 2 x.c) + ||c||^2)
+ *
+ * with ||x||^2, x.c and ||c||^2 each summed over the features in ascending
+ * order from +0.0 (elements converted to double on read), evaluated in
+ * exactly this order.  The CSR kernels of kms_sparse.h form the same sums
+ * over the stored entries only, which changes nothing (the skipped terms
+ * are +-0), so dense and CSR inputs of the same matrix give bit-identical
+ * labels, distances, centres and k-means++ picks.
  */
 #ifndef KMSMOTE_KMS_KMEANS_H
 #define KMSMOTE_KMS_KMEANS_H
@@ -16,9 +27,8 @@ extern "C" {
 
 /* Assign each row of X to its nearest centre (squared Euclidean distance,
  * ties to the lowest centre index).  labels[n] receives centre indices;
- * dist2[n], if not NULL, receives the squared distance to that centre.
- * Distances are summed from the differences, feature by feature, in
- * double.  Requires k >= 1 (KMS_ERR_BAD_K); n = 0 is allowed; NaN or
+ * dist2[n], if not NULL, receives the squared distance to that centre
+ * (the expansion above).  Requires k >= 1 (KMS_ERR_BAD_K); n = 0 is allowed; NaN or
  * infinity in X or the centres gives KMS_ERR_NONFINITE. */
 int kms_assign_f64(const double *X, kms_idx n, kms_idx d,
                    const double *centers, kms_idx k,

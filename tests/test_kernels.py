@@ -305,17 +305,58 @@ def _exact_sqdist(X, C):
     return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
 
 
+def _expansion_sqdist(X, C):
+    """The k-means kernels' distance, operation for operation.
+
+    max(0, (||x||^2 - 2 x.c) + ||c||^2), every sum taken over the features
+    in ascending order (vectorised across rows and centres only).
+    """
+    X = X.astype(np.float64)
+    C = C.astype(np.float64)
+    xx = np.zeros(X.shape[0])
+    cc = np.zeros(C.shape[0])
+    dot = np.zeros((X.shape[0], C.shape[0]))
+    for f in range(X.shape[1]):
+        xx = xx + X[:, f] * X[:, f]
+        cc = cc + C[:, f] * C[:, f]
+        dot = dot + X[:, f, None] * C[None, :, f]
+    t = xx[:, None] - 2.0 * dot
+    t = t + cc[None, :]
+    return np.where(t < 0.0, 0.0, t)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_assign_matches_brute_force(rng, dtype):
     X = rng.normal(size=(3000, 7)).astype(dtype)  # several chunks of 1024
     C = rng.normal(size=(13, 7)).astype(dtype)
     C[9] = C[4]  # a duplicate centre: ties go to the lowest index
     labels, dist2 = _kmeans.assign(_readonly(X), _readonly(C), 2)
-    D = _exact_sqdist(X, C)
     assert labels.dtype == np.int64 and dist2.dtype == np.float64
+    # Bit for bit the documented expansion, first minimum on ties.
+    D = _expansion_sqdist(X, C)
     assert_array_equal(labels, D.argmin(axis=1))
+    assert_array_equal(_bits(dist2), _bits(D.min(axis=1)))
     assert not np.any(labels == 9)
-    assert_allclose(dist2, D.min(axis=1), rtol=1e-13)
+    # And close to the exact distances (the expansion loses digits only
+    # relative to ||x||^2 + ||c||^2).
+    E = _exact_sqdist(X, C)
+    assert_allclose(dist2, E.min(axis=1), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_assign_expansion_far_from_the_origin(rng, dtype):
+    # Offset data: ||x||^2 >> d2, the regime where the expansion cancels.
+    # The kernel must still be the documented formula bit for bit, never
+    # negative, and 0 for a centre equal to a row.
+    X = (rng.normal(size=(1500, 5)) + 1e3).astype(dtype)
+    C = X[[3, 700, 1400]].copy()
+    labels, dist2 = _kmeans.assign(X, C, 2)
+    D = _expansion_sqdist(X, C)
+    assert_array_equal(labels, D.argmin(axis=1))
+    assert_array_equal(_bits(dist2), _bits(D.min(axis=1)))
+    assert np.all(dist2 >= 0.0)
+    assert dist2[3] == dist2[700] == dist2[1400] == 0.0
+    assert_array_equal(labels[[3, 700, 1400]], [0, 1, 2])
 
     labels0, dist0 = _kmeans.assign(X[:0], C, 1)
     assert labels0.shape == (0,) and dist0.shape == (0,)
@@ -337,7 +378,8 @@ def test_lloyd_is_consistent_and_as_good_as_sklearn(rng, dtype):
     assert isinstance(inertia, float) and isinstance(n_iter, int)
     assert 1 <= n_iter <= 300
     assert_array_equal(labels, _kmeans.assign(X, centers, 1)[0])
-    D = _exact_sqdist(X, centers)
+    D = _expansion_sqdist(X, centers)
+    assert_array_equal(labels, D.argmin(axis=1))
     assert_allclose(inertia, D[np.arange(len(X)), labels].sum(), rtol=1e-12)
 
     km = KMeans(n_clusters=6, init=C0.astype(np.float64), n_init=1, algorithm="lloyd",
