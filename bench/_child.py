@@ -65,6 +65,7 @@ def main():
         t0 = time.perf_counter()
         X_res, y_res = sampler.fit_resample(X, y)
         result["time"] = time.perf_counter() - t0
+        result["peak_rss"] = _rss_peak_bytes()
         result["output_bytes"] = int(X_res.nbytes + y_res.nbytes)
         result["n_out"] = int(X_res.shape[0])
         if lib == "kmsmote":
@@ -94,7 +95,7 @@ def main():
         est.fit(X)
         result["time"] = time.perf_counter() - t0
         result["inertia"] = float(est.inertia_)
-    result["peak_rss"] = _rss_peak_bytes()
+    result.setdefault("peak_rss", _rss_peak_bytes())
     print("RESULT " + json.dumps(result))
 
 

@@ -98,6 +98,8 @@ def _summary(name, runs):
             row[lib]["floor_time"] = _median(ok, "floor_time")
         if ok and "input_bytes" in ok[0] and "output_bytes" in ok[0]:
             row[lib]["io_mib"] = (ok[0]["input_bytes"] + ok[0]["output_bytes"]) / MiB
+            row[lib]["rss_budget_mib"] = 1.25 * row[lib]["io_mib"] + 100
+            row[lib]["base_rss_mib"] = _median(ok, "base_rss") / MiB
     k, r = row.get("kmsmote", {}), row.get("imblearn", {})
     if k.get("time") and r.get("time"):
         row["speedup"] = r["time"] / k["time"]
@@ -116,7 +118,8 @@ def _print_row(row):
           f"{fmt(r.get('peak_rss_mib'), '7.0f')} MiB | x{fmt(row.get('speedup'), '.1f')}"
           + (f" | floor {k['floor_time']:.3f} s (x{k['time'] / k['floor_time']:.1f})"
              if k.get("floor_time") and k.get("time") else "")
-          + (f" | io {k['io_mib']:.0f} MiB" if k.get("io_mib") else ""), flush=True)
+          + (f" | io {k['io_mib']:.0f} MiB, budget 1.25*io+100 = {k['rss_budget_mib']:.0f} MiB,"
+             f" base {k['base_rss_mib']:.0f} MiB" if k.get("io_mib") else ""), flush=True)
 
 
 def workloads(quick):
