@@ -754,8 +754,8 @@ def _add_estimator_options(p):
     g.add_argument("--sampling-strategy", type=_sampling_strategy, default="auto",
                    metavar="S",
                    help="auto | minority | 'not minority' | 'not majority' | all | a float "
-                        "in (0, 1] (binary targets) | counts per class 'a:500,b:300' or a "
-                        "JSON object (default: auto)")
+                        "in (0, 1] (binary targets) | the count wanted per class after "
+                        "resampling, 'a:500,b:300' or a JSON object (default: auto)")
     g.add_argument("--random-state", type=_seed, default=None, metavar="N",
                    help="seed; without it one is drawn and printed")
     g.add_argument("--k-neighbors", type=_positive_int, default=2, metavar="K",

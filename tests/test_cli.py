@@ -1,0 +1,431 @@
+"""The ``kmsmote`` command: resample and demo, end to end on small files."""
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from kmsmote import KMeansSMOTE
+from kmsmote import _cli
+from kmsmote._cli import main
+
+pd = pytest.importorskip("pandas")
+
+try:
+    import pyarrow  # noqa: F401
+except ImportError:  # pragma: no cover
+    HAVE_ARROW = False
+else:
+    HAVE_ARROW = True
+
+SEED = "0"
+
+
+def _frame(n=300):
+    X, y = make_classification(
+        n_samples=n, n_features=4, n_informative=3, n_redundant=0,
+        n_clusters_per_class=1, weights=[0.85], class_sep=2, random_state=1,
+    )
+    return pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64),
+        "x0": X[:, 0],
+        "x1": X[:, 1].astype(np.float32),
+        "count": np.round(X[:, 2] * 10).astype(np.int64),
+        "x3": X[:, 3],
+        "name": [f"row{i}" for i in range(n)],
+        "label": np.where(y == 1, "rare", "common"),
+        "flag": X[:, 0] > 0,
+    })
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    path = tmp_path / "in.csv"
+    _frame().to_csv(path, index=False)
+    return path
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def resample(path, out_path, *extra):
+    return run("resample", path, "--target", "label", "-o", out_path,
+               "--exclude", "id", "--exclude", "name", "--exclude", "flag",
+               "--random-state", SEED, *extra)
+
+
+FEATURES = ["x0", "x1", "count", "x3"]
+
+
+def test_resample_csv_matches_the_library_and_keeps_columns(csv_file, tmp_path):
+    out_path = tmp_path / "out.csv"
+    code, out, err = resample(csv_file, out_path, "--kmeans-estimator", "8")
+    assert code == 0, err
+    assert err == ""
+    src = pd.read_csv(csv_file)
+    res = pd.read_csv(out_path)
+    # Same columns, same order, same dtypes as the input read the same way,
+    # except carried integer columns, which are missing on synthetic rows.
+    assert list(res.columns) == list(src.columns)
+    for c in src.columns:
+        if c == "id":
+            assert res[c].dtype == np.float64
+        elif c != "flag":
+            assert res[c].dtype == src[c].dtype, c
+    n = len(src)
+    pd.testing.assert_frame_equal(res.iloc[:n].astype(src.dtypes), src)
+    assert res.iloc[n:][["id", "name", "flag"]].isna().all().all()
+    # Exactly what KMeansSMOTE gives on the features.
+    sampler = KMeansSMOTE(random_state=int(SEED), kmeans_estimator=8)
+    X_res, y_res = sampler.fit_resample(src[FEATURES], src["label"])
+    np.testing.assert_array_equal(res[FEATURES].to_numpy(), X_res.to_numpy())
+    assert res["label"].tolist() == y_res.tolist()
+    # The summary.
+    before = src["label"].value_counts().to_dict()
+    after = y_res.value_counts().to_dict()
+    assert f"class counts before: {dict(sorted(before.items()))}" in out
+    assert f"class counts after:  {dict(sorted(after.items()))}" in out
+    kept = [r for r in sampler.cluster_stats_ if r["kept"]]
+    per = ", ".join(f"{r['cluster']}: {r['n_generated']}" for r in kept)
+    n_new = len(X_res) - n
+    assert (f"class rare: {len(kept)} of {len(sampler.cluster_stats_)} non-empty clusters "
+            f"kept, {n_new} new samples (per cluster {per})") in out
+    assert "reason" in out and "class fraction below threshold" in out
+    assert f"wrote {len(X_res)} rows ({n} original + {n_new} synthetic)" in out
+    assert "random_state=0" in out
+
+
+def test_every_estimator_option_reaches_the_estimator(csv_file, tmp_path):
+    out_path = tmp_path / "out.csv"
+    code, out, err = resample(
+        csv_file, out_path, "--sampling-strategy", "rare:200", "--k-neighbors", "3",
+        "--n-jobs", "1", "--kmeans-estimator", "6", "--cluster-balance-threshold", "0.3",
+        "--density-exponent", "1.5", "--allocation", "exact",
+    )
+    assert code == 0, err
+    src = pd.read_csv(csv_file)
+    sampler = KMeansSMOTE(
+        sampling_strategy={"rare": 200}, random_state=0, k_neighbors=3, n_jobs=1,
+        kmeans_estimator=6, cluster_balance_threshold=0.3, density_exponent=1.5,
+        allocation="exact",
+    )
+    X_res, _ = sampler.fit_resample(src[FEATURES], src["label"])
+    res = pd.read_csv(out_path)
+    # A dict gives the count wanted after resampling; "exact" meets it exactly.
+    assert (res["label"] == "rare").sum() == 200
+    np.testing.assert_array_equal(res[FEATURES].to_numpy(), X_res.to_numpy())
+
+
+def test_minibatch_clusterer_gives_imbalanced_learns_output(csv_file, tmp_path):
+    imblearn = pytest.importorskip("imblearn.over_sampling")
+    out_path = tmp_path / "out.csv"
+    code, _, err = resample(csv_file, out_path, "--clusterer", "minibatch",
+                            "--kmeans-estimator", "5")
+    assert code == 0, err
+    src = pd.read_csv(csv_file)
+    X_ref, _ = imblearn.KMeansSMOTE(random_state=0, kmeans_estimator=5).fit_resample(
+        src[FEATURES], src["label"])
+    np.testing.assert_array_equal(pd.read_csv(out_path)[FEATURES].to_numpy(), X_ref.to_numpy())
+
+
+def test_mark_synthetic_stats_and_quiet(csv_file, tmp_path):
+    out_path, stats_path = tmp_path / "out.csv", tmp_path / "stats.csv"
+    code, out, err = resample(csv_file, out_path, "--mark-synthetic", "synthetic",
+                              "--stats", stats_path, "--quiet")
+    assert (code, out, err) == (0, "", "")
+    res = pd.read_csv(out_path)
+    n = len(pd.read_csv(csv_file))
+    assert list(res.columns)[-1] == "synthetic"
+    assert not res["synthetic"].iloc[:n].any() and res["synthetic"].iloc[n:].all()
+    stats = pd.read_csv(stats_path)
+    assert stats["n_generated"].sum() == len(res) - n
+    assert list(stats.columns)[:3] == ["class", "cluster", "size"]
+
+
+def test_a_drawn_seed_is_printed_and_repeats_the_run(csv_file, tmp_path):
+    code, out, err = run("resample", csv_file, "--target", "label", "-o", tmp_path / "a.csv",
+                         "--exclude", "id", "--exclude", "name", "--exclude", "flag",
+                         "--cluster-balance-threshold", "0.2")
+    assert code == 0, err
+    seed = out.split("random_state=")[1].split()[0]
+    assert f"--random-state {seed} repeats this run" in out
+    code, _, err = run("resample", csv_file, "--target", "label", "-o", tmp_path / "b.csv",
+                       "--exclude", "id", "--exclude", "name", "--exclude", "flag",
+                       "--cluster-balance-threshold", "0.2", "--random-state", seed)
+    assert code == 0, err
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+@pytest.mark.skipif(not HAVE_ARROW, reason="pyarrow not installed")
+def test_parquet_round_trip_keeps_dtypes(tmp_path):
+    src = _frame()
+    path, out_path = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    src.to_parquet(path, index=False)
+    code, out, err = resample(path, out_path, "--mark-synthetic", "synthetic")
+    assert code == 0, err
+    assert "(parquet)" in out
+    res = pd.read_parquet(out_path)
+    assert list(res.columns) == list(src.columns) + ["synthetic"]
+    for c in ["x0", "x1", "count", "x3", "label", "name"]:
+        assert res[c].dtype == src[c].dtype, c
+    assert res["x1"].dtype == np.float32
+    # Carried int and bool columns become nullable so that synthetic rows can be missing.
+    assert str(res["id"].dtype) == "Int64" and str(res["flag"].dtype) == "boolean"
+    n = len(src)
+    assert res["id"].iloc[:n].tolist() == src["id"].tolist()
+    assert res["flag"].iloc[:n].tolist() == src["flag"].tolist()
+    assert res[["id", "name", "flag"]].iloc[n:].isna().all().all()
+    # CSV in, Parquet out: the output name decides.
+    csv_path = tmp_path / "in.csv"
+    src.to_csv(csv_path, index=False)
+    code, out, err = resample(csv_path, tmp_path / "other.parquet")
+    assert code == 0, err
+    assert len(pd.read_parquet(tmp_path / "other.parquet")) == len(res)
+
+
+def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
+    real = _cli._have
+    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pyarrow" else real(m))
+    path = tmp_path / "in.parquet"
+    path.write_bytes(b"PAR1")
+    code, out, err = run("resample", path, "--target", "label", "-o", tmp_path / "o.parquet")
+    assert code == 2
+    assert err == "kmsmote resample: error: reading Parquet needs pyarrow and pandas: pip install pyarrow\n"
+
+
+def test_csv_without_pandas_gives_the_same_output(csv_file, tmp_path, monkeypatch):
+    with_pandas = tmp_path / "a.csv"
+    assert resample(csv_file, with_pandas)[0] == 0
+    real = _cli._have
+    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pandas" else real(m))
+    without = tmp_path / "b.csv"
+    code, out, err = resample(csv_file, without, "--stats", tmp_path / "s.csv")
+    assert code == 0, err
+    assert "class counts before: {'common': 252, 'rare': 48}" in out
+    a, b = pd.read_csv(with_pandas), pd.read_csv(without)
+    pd.testing.assert_frame_equal(a, b)
+    assert b["count"].dtype == np.int64
+    assert len(pd.read_csv(tmp_path / "s.csv")) > 0
+
+
+def _bad_inputs(tmp_path):
+    frame = _frame(60)
+    cases = {}
+
+    def write(name, text=None, data=None, binary=None):
+        path = tmp_path / name
+        if binary is not None:
+            path.write_bytes(binary)
+        elif text is not None:
+            path.write_text(text)
+        else:
+            data.to_csv(path, index=False)
+        return path
+
+    good = write("good.csv", data=frame)
+    no_clusters = _frame(300)
+    no_clusters["label"] = np.where(np.random.RandomState(0).rand(300) < 0.1, "rare", "common")
+    cases["missing file"] = (["resample", tmp_path / "nope.csv", "--target", "label", "-o",
+                              tmp_path / "o.csv"], 2, "no such file")
+    cases["not utf-8"] = (["resample", write("bin.csv", binary=b"\xff\xfe\x00\x81abc\x00"),
+                           "--target", "a", "-o", tmp_path / "o.csv"], 2, "not UTF-8")
+    cases["empty file"] = (["resample", write("empty.csv", text=""), "--target", "a", "-o",
+                            tmp_path / "o.csv"], 2, "cannot read")
+    cases["ragged csv"] = (["resample", write("ragged.csv", text="a,b\n1,2\n3,4,5,6\n"),
+                            "--target", "a", "-o", tmp_path / "o.csv"], 2, "cannot read")
+    cases["header only"] = (["resample", write("header.csv", text="a,b\n"), "--target", "a",
+                             "-o", tmp_path / "o.csv"], 2, "no rows")
+    cases["not parquet"] = (["resample", write("bad.parquet", text="hello"), "--target", "a",
+                             "-o", tmp_path / "o.parquet"], 2, "Parquet")
+    cases["unknown format"] = (["resample", write("data.xyz", text="a\n1\n"), "--target", "a",
+                                "-o", tmp_path / "o.csv"], 2, "cannot tell the format")
+    cases["missing target"] = (["resample", good, "--target", "class", "-o",
+                                tmp_path / "o.csv"], 2, "no column 'class'")
+    cases["non-numeric feature"] = (["resample", good, "--target", "label", "-o",
+                                     tmp_path / "o.csv", "--exclude", "id"], 2,
+                                    "non-numeric feature column(s) 'name'")
+    holes = frame.copy()
+    holes.loc[3, "x0"] = np.nan
+    cases["missing feature values"] = (["resample", write("holes.csv", data=holes), "--target",
+                                        "label", "-o", tmp_path / "o.csv", "--exclude", "name",
+                                        "--exclude", "flag"], 2, "missing values in feature")
+    unlabelled = frame.copy()
+    unlabelled.loc[5, "label"] = None
+    cases["missing target values"] = (["resample", write("unlabelled.csv", data=unlabelled),
+                                       "--target", "label", "-o", tmp_path / "o.csv",
+                                       "--exclude", "name", "--exclude", "flag"], 2,
+                                      "target column 'label' has missing values")
+    one = frame.assign(label="common")
+    cases["one class"] = (["resample", write("one.csv", data=one), "--target", "label", "-o",
+                           tmp_path / "o.csv", "--exclude", "name", "--exclude", "flag"], 2,
+                          "single class")
+    cases["unknown exclude"] = (["resample", good, "--target", "label", "-o", tmp_path / "o.csv",
+                                 "--exclude", "nope"], 2, "--exclude: no column 'nope'")
+    cases["unknown class"] = (["resample", good, "--target", "label", "-o", tmp_path / "o.csv",
+                               "--exclude", "name", "--exclude", "flag", "--sampling-strategy",
+                               "other:10"], 2, "names class 'other'")
+    cases["float strategy, 3 classes"] = (
+        ["resample", write("three.csv", data=frame.assign(label=np.arange(60) % 3)),
+         "--target", "label", "-o", tmp_path / "o.csv", "--exclude", "name", "--exclude",
+         "flag", "--sampling-strategy", "0.5"], 2, "binary")
+    cases["bad option value"] = (["resample", good, "--target", "label", "-o",
+                                  tmp_path / "o.csv", "--k-neighbors", "zero"], 2,
+                                 "argument --k-neighbors")
+    cases["missing --target"] = (["resample", good, "-o", tmp_path / "o.csv"], 2,
+                                 "--target")
+    cases["output folder missing"] = (["resample", good, "--target", "label", "-o",
+                                       tmp_path / "no" / "o.csv"], 2, "no folder")
+    cases["no cluster qualifies"] = (
+        ["resample", write("noclusters.csv", data=no_clusters), "--target", "label", "-o",
+         tmp_path / "o.csv", "--exclude", "name", "--exclude", "flag", "--exclude", "id",
+         "--random-state", "0"], 1, "No clusters found with sufficient samples of class rare")
+    return cases
+
+
+CASES = [
+    "missing file", "not utf-8", "empty file", "ragged csv", "header only", "not parquet",
+    "unknown format", "missing target", "non-numeric feature", "missing feature values",
+    "missing target values", "one class", "unknown exclude", "unknown class",
+    "float strategy, 3 classes", "bad option value", "missing --target",
+    "output folder missing", "no cluster qualifies",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_errors_are_one_line_with_an_exit_status(case, tmp_path):
+    if case == "not parquet" and not HAVE_ARROW:
+        pytest.skip("pyarrow not installed")
+    argv, status, text = _bad_inputs(tmp_path)[case]
+    code, out, err = run(*argv)
+    assert code == status
+    assert out == ""
+    assert text in err
+    assert len(err.splitlines()) == 1 and err.endswith("\n")
+    assert err.startswith("kmsmote resample: error: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_errors_through_the_console_entry_point_have_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsmote", "resample", str(tmp_path / "nope.csv"),
+         "--target", "y", "-o", str(tmp_path / "o.csv")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == f"kmsmote resample: error: no such file: {str(tmp_path / 'nope.csv')!r}\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("auto", "auto"), ("minority", "minority"), ("Not-Majority", "not majority"),
+    ("not_minority", "not minority"), ("all", "all"), ("0.5", 0.5), ("1", 1.0),
+    ("a:10,b=20", {"a": 10, "b": 20}), ('{"a": 10, "1": 5}', {"a": 10, "1": 5}),
+    ("1:300", {"1": 300}),
+])
+def test_sampling_strategy_values(text, expected):
+    assert _cli._sampling_strategy(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "1.5", "-0.1", "a:-3", "a:1.5", "a", "{bad", "[1, 2]",
+                                  ":3", "a:b"])
+def test_bad_sampling_strategy_values(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        _cli._sampling_strategy(text)
+
+
+def test_dict_strategy_matches_integer_classes():
+    assert _cli._match_strategy({"1": 5}, [0, 1], "y") == {1: 5}
+    assert _cli._match_strategy({"1": 5}, [0.0, 1.0], "y") == {1.0: 5}
+    assert _cli._match_strategy("auto", [0, 1], "y") == "auto"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_on_a_terminal_is_erased_at_the_end():
+    stream = _Terminal()
+    progress = _cli._Progress(stream, enabled=True)
+    progress.phase("clustering")
+    time.sleep(0.5)
+    progress.close()
+    text = stream.getvalue()
+    assert "clustering" in text and " s  (total " in text
+    assert text.endswith("\r\033[K")
+    assert [name for name, _ in progress.timings] == ["clustering"]
+
+
+def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
+    table = pd.read_csv(csv_file)
+    progress = _cli._Progress(io.StringIO(), enabled=False)
+    params = {"sampling_strategy": "auto", "random_state": 0, "k_neighbors": 2,
+              "n_jobs": None, "kmeans_estimator": None, "cluster_balance_threshold": "auto",
+              "density_exponent": "auto", "allocation": "ceil"}
+    _cli.resample_table(table, "label", exclude=["id", "name", "flag"], params=params,
+                        progress=progress)
+    progress.close()
+    assert [n for n, _ in progress.timings] == [
+        "resampling", "clustering", "neighbours and generation"]
+    assert progress.stream.getvalue() == ""
+    # Through main, a non-terminal stderr gets nothing on success.
+    code, _, err = resample(csv_file, tmp_path / "o.csv")
+    assert (code, err) == (0, "")
+
+
+def test_demo_in_process_without_matplotlib(tmp_path, monkeypatch):
+    real = _cli._have
+    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "matplotlib" else real(m))
+    png = tmp_path / "demo.png"
+    code, out, err = run("demo", "--plot", png, "-o", tmp_path / "demo.csv")
+    assert code == 0, err
+    assert "class counts before: {'benign': 357, 'malignant': 40}" in out
+    assert "original rows unchanged: True" in out
+    assert "no picture: matplotlib is not installed. pip install matplotlib" in out
+    assert not png.exists()
+    res = pd.read_csv(tmp_path / "demo.csv")
+    assert len(res) > 397 and list(res.columns)[-1] == "diagnosis"
+
+
+def test_python_m_kmsmote_demo(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kmsmote", "demo"], cwd=tmp_path,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    out = proc.stdout
+    assert "kmsmote demo: breast cancer (Wisconsin diagnostic; 397 rows x 30 features" in out
+    assert "class counts before: {'benign': 357, 'malignant': 40}" in out
+    assert "class counts after:  {'benign': 357, 'malignant': " in out
+    assert "non-empty clusters kept" in out
+    assert "original rows unchanged: True" in out
+    png = tmp_path / "kmsmote-demo.png"
+    if _cli._have("matplotlib"):
+        assert f"picture: {png.name}" in out
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:  # pragma: no cover - depends on the environment
+        assert "no picture" in out and not png.exists()
+
+
+@pytest.mark.skipif(shutil.which("kmsmote") is None, reason="console script not on PATH")
+def test_console_script_help():
+    proc = subprocess.run(["kmsmote", "resample", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0
+    for option in ("--target", "--exclude", "--sampling-strategy", "--random-state",
+                   "--k-neighbors", "--n-jobs", "--kmeans-estimator",
+                   "--cluster-balance-threshold", "--density-exponent", "--allocation",
+                   "--quiet"):
+        assert option in proc.stdout
+    assert os.path.basename(shutil.which("kmsmote")) == "kmsmote"
