@@ -504,6 +504,21 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         return records, kept
 
     def _fit_resample(self, X, y):
+        try:
+            return self._resample(X, y)
+        except MemoryError as exc:
+            n_new = sum(self.sampling_strategy_.values())
+            d = X.shape[1]
+            itemsize = np.dtype(X.dtype).itemsize
+            size = (X.shape[0] + n_new) * d * itemsize
+            raise MemoryError(
+                f"kmsmote cannot allocate the resampled data: {X.shape[0] + n_new} "
+                f"rows x {d} features of {np.dtype(X.dtype).name} "
+                f"({size / 2**30:.3g} GiB) plus the synthetic samples' bookkeeping. "
+                "Ask for fewer samples (sampling_strategy) or pass float32 data."
+            ) from exc
+
+    def _resample(self, X, y):
         self._validate_estimator()
         n_threads = resolve_n_threads(self.n_jobs)
         data = _Data(X, n_threads)
