@@ -383,9 +383,11 @@ def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
     assert (code, err) == (0, "")
 
 
-def test_demo_in_process_without_matplotlib(tmp_path, monkeypatch):
+def test_demo_without_matplotlib_or_pandas(tmp_path, monkeypatch):
+    # What `pip install . && kmsmote demo` meets: neither is a dependency.
     real = _cli._have
-    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "matplotlib" else real(m))
+    monkeypatch.setattr(_cli, "_have",
+                        lambda m: False if m in ("matplotlib", "pandas") else real(m))
     png = tmp_path / "demo.png"
     code, out, err = run("demo", "--plot", png, "-o", tmp_path / "demo.csv")
     assert code == 0, err
