@@ -15,6 +15,7 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 
 from kmsmote._kms cimport (
+    KMS_ERR_BAD_CSR,
     KMS_ERR_BAD_INDEX,
     KMS_ERR_BAD_K,
     KMS_ERR_BAD_SHAPE,
@@ -116,6 +117,13 @@ cdef int _kms_check(int status, _KmsSignal *sig, str func,
         raise ValueError(f"{func}: an index points outside its array{suffix}")
     if status == KMS_ERR_INTERRUPTED:
         raise KeyboardInterrupt(f"{func} was interrupted")
+    if status == KMS_ERR_BAD_CSR:
+        raise ValueError(
+            f"{func}: malformed CSR matrix{suffix}: indptr must be "
+            f"non-decreasing within the stored entries and column indices in "
+            f"[0, n_features), strictly increasing within each row (call "
+            f"X.sum_duplicates() first)"
+        )
     if status == KMS_ERR_NONFINITE:
         raise ValueError(
             f"{func}: input contains NaN or infinity{suffix}; remove or impute "

@@ -1,7 +1,7 @@
 # Internal declarations of the kmsmote C core (csrc/*.h) for the Cython
 # wrappers.  Not a public API: prototypes follow the headers exactly.
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 
 cdef extern from "kms_common.h" nogil:
@@ -15,6 +15,7 @@ cdef extern from "kms_common.h" nogil:
         KMS_ERR_BAD_INDEX
         KMS_ERR_INTERRUPTED
         KMS_ERR_NONFINITE
+        KMS_ERR_BAD_CSR
 
     ctypedef int (*kms_interrupt_fn)(void *data) noexcept nogil
 
@@ -93,3 +94,139 @@ cdef extern from "kms_generate.h" nogil:
                          const kms_idx *nn, kms_idx k,
                          const kms_idx *sample_idx, const double *steps,
                          kms_idx n_new, float *out, const kms_ctx *ctx)
+
+cdef extern from "kms_sparse.h" nogil:
+    int kms_csr_assign_f64_i32(const double *data, const int32_t *indices,
+                               const int32_t *indptr, kms_idx n, kms_idx d,
+                               const double *centers, kms_idx k,
+                               kms_idx *labels, double *dist2,
+                               const kms_ctx *ctx)
+    int kms_csr_assign_f64_i64(const double *data, const int64_t *indices,
+                               const int64_t *indptr, kms_idx n, kms_idx d,
+                               const double *centers, kms_idx k,
+                               kms_idx *labels, double *dist2,
+                               const kms_ctx *ctx)
+    int kms_csr_assign_f32_i32(const float *data, const int32_t *indices,
+                               const int32_t *indptr, kms_idx n, kms_idx d,
+                               const float *centers, kms_idx k,
+                               kms_idx *labels, double *dist2,
+                               const kms_ctx *ctx)
+    int kms_csr_assign_f32_i64(const float *data, const int64_t *indices,
+                               const int64_t *indptr, kms_idx n, kms_idx d,
+                               const float *centers, kms_idx k,
+                               kms_idx *labels, double *dist2,
+                               const kms_ctx *ctx)
+    int kms_csr_kmeanspp_f64_i32(const double *data, const int32_t *indices,
+                                 const int32_t *indptr, kms_idx n, kms_idx d,
+                                 kms_idx k, kms_idx n_local_trials,
+                                 uint64_t seed, double *centers,
+                                 const kms_ctx *ctx)
+    int kms_csr_kmeanspp_f64_i64(const double *data, const int64_t *indices,
+                                 const int64_t *indptr, kms_idx n, kms_idx d,
+                                 kms_idx k, kms_idx n_local_trials,
+                                 uint64_t seed, double *centers,
+                                 const kms_ctx *ctx)
+    int kms_csr_kmeanspp_f32_i32(const float *data, const int32_t *indices,
+                                 const int32_t *indptr, kms_idx n, kms_idx d,
+                                 kms_idx k, kms_idx n_local_trials,
+                                 uint64_t seed, float *centers,
+                                 const kms_ctx *ctx)
+    int kms_csr_kmeanspp_f32_i64(const float *data, const int64_t *indices,
+                                 const int64_t *indptr, kms_idx n, kms_idx d,
+                                 kms_idx k, kms_idx n_local_trials,
+                                 uint64_t seed, float *centers,
+                                 const kms_ctx *ctx)
+    int kms_csr_lloyd_f64_i32(const double *data, const int32_t *indices,
+                              const int32_t *indptr, kms_idx n, kms_idx d,
+                              kms_idx k, double *centers, int max_iter,
+                              double tol, kms_idx *labels, double *inertia,
+                              int *n_iter, const kms_ctx *ctx)
+    int kms_csr_lloyd_f64_i64(const double *data, const int64_t *indices,
+                              const int64_t *indptr, kms_idx n, kms_idx d,
+                              kms_idx k, double *centers, int max_iter,
+                              double tol, kms_idx *labels, double *inertia,
+                              int *n_iter, const kms_ctx *ctx)
+    int kms_csr_lloyd_f32_i32(const float *data, const int32_t *indices,
+                              const int32_t *indptr, kms_idx n, kms_idx d,
+                              kms_idx k, float *centers, int max_iter,
+                              double tol, kms_idx *labels, double *inertia,
+                              int *n_iter, const kms_ctx *ctx)
+    int kms_csr_lloyd_f32_i64(const float *data, const int64_t *indices,
+                              const int64_t *indptr, kms_idx n, kms_idx d,
+                              kms_idx k, float *centers, int max_iter,
+                              double tol, kms_idx *labels, double *inertia,
+                              int *n_iter, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_f64_i32(const double *data,
+                                     const int32_t *indices,
+                                     const int32_t *indptr, kms_idx n_total,
+                                     kms_idx d, const kms_idx *rows, kms_idx m,
+                                     kms_idx k, kms_idx *nn, double *nn_dist,
+                                     double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_f64_i64(const double *data,
+                                     const int64_t *indices,
+                                     const int64_t *indptr, kms_idx n_total,
+                                     kms_idx d, const kms_idx *rows, kms_idx m,
+                                     kms_idx k, kms_idx *nn, double *nn_dist,
+                                     double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_f32_i32(const float *data, const int32_t *indices,
+                                     const int32_t *indptr, kms_idx n_total,
+                                     kms_idx d, const kms_idx *rows, kms_idx m,
+                                     kms_idx k, kms_idx *nn, double *nn_dist,
+                                     double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_f32_i64(const float *data, const int64_t *indices,
+                                     const int64_t *indptr, kms_idx n_total,
+                                     kms_idx d, const kms_idx *rows, kms_idx m,
+                                     kms_idx k, kms_idx *nn, double *nn_dist,
+                                     double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_csr_generate_fill_f64_i32(const double *data,
+                                      const int32_t *indices,
+                                      const int32_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      kms_idx m, const kms_idx *nn, kms_idx k,
+                                      const kms_idx *sample_idx,
+                                      const double *steps, kms_idx n_new,
+                                      const kms_idx *out_indptr,
+                                      int32_t *out_indices, double *out_data,
+                                      kms_idx *out_nnz, const kms_ctx *ctx)
+    int kms_csr_generate_fill_f64_i64(const double *data,
+                                      const int64_t *indices,
+                                      const int64_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      kms_idx m, const kms_idx *nn, kms_idx k,
+                                      const kms_idx *sample_idx,
+                                      const double *steps, kms_idx n_new,
+                                      const kms_idx *out_indptr,
+                                      int64_t *out_indices, double *out_data,
+                                      kms_idx *out_nnz, const kms_ctx *ctx)
+    int kms_csr_generate_fill_f32_i32(const float *data,
+                                      const int32_t *indices,
+                                      const int32_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      kms_idx m, const kms_idx *nn, kms_idx k,
+                                      const kms_idx *sample_idx,
+                                      const double *steps, kms_idx n_new,
+                                      const kms_idx *out_indptr,
+                                      int32_t *out_indices, float *out_data,
+                                      kms_idx *out_nnz, const kms_ctx *ctx)
+    int kms_csr_generate_fill_f32_i64(const float *data,
+                                      const int64_t *indices,
+                                      const int64_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      kms_idx m, const kms_idx *nn, kms_idx k,
+                                      const kms_idx *sample_idx,
+                                      const double *steps, kms_idx n_new,
+                                      const kms_idx *out_indptr,
+                                      int64_t *out_indices, float *out_data,
+                                      kms_idx *out_nnz, const kms_ctx *ctx)
+    int kms_csr_generate_count_i32(const int32_t *indices,
+                                   const int32_t *indptr, kms_idx n_total,
+                                   kms_idx d, const kms_idx *rows, kms_idx m,
+                                   const kms_idx *nn, kms_idx k,
+                                   const kms_idx *sample_idx, kms_idx n_new,
+                                   kms_idx *counts, const kms_ctx *ctx)
+    int kms_csr_generate_count_i64(const int64_t *indices,
+                                   const int64_t *indptr, kms_idx n_total,
+                                   kms_idx d, const kms_idx *rows, kms_idx m,
+                                   const kms_idx *nn, kms_idx k,
+                                   const kms_idx *sample_idx, kms_idx n_new,
+                                   kms_idx *counts, const kms_ctx *ctx)

@@ -1,0 +1,1 @@
+../../../csrc/kms_sparse.h
