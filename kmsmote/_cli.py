@@ -503,7 +503,8 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
             raise CLIError(f"target column {target!r} has missing values: every row needs a class")
     else:
         y = table.data[target]
-        if y.dtype.kind == "f" and np.isnan(y).any():
+        empty = y.dtype == object and any(v.strip() == "" for v in y)
+        if empty or (y.dtype.kind == "f" and np.isnan(y).any()):
             raise CLIError(f"target column {target!r} has missing values: every row needs a class")
         cols = [table.data[c] for c in features]
         kinds = {c.dtype.kind for c in cols}
@@ -649,7 +650,7 @@ def _estimator_params(args):
     }
 
 
-def _seed_or_draw(args, out):
+def _seed_or_draw(args):
     if args.random_state is None:
         # The clustering must be seeded to be observed without changing it
         # (see _observed); a drawn seed is also one the user can repeat.
@@ -664,7 +665,7 @@ def _cmd_resample(args, out, err):
     folder = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(folder):
         raise CLIError(f"cannot write {args.output!r}: no folder {folder!r}")
-    seed_note = _seed_or_draw(args, out)
+    seed_note = _seed_or_draw(args)
     progress = _Progress(err, enabled=not args.quiet and err.isatty())
     try:
         progress.phase("reading")

@@ -240,7 +240,7 @@ def _bad_inputs(tmp_path):
     cases["not utf-8"] = (["resample", write("bin.csv", binary=b"\xff\xfe\x00\x81abc\x00"),
                            "--target", "a", "-o", tmp_path / "o.csv"], 2, "not UTF-8")
     cases["empty file"] = (["resample", write("empty.csv", text=""), "--target", "a", "-o",
-                            tmp_path / "o.csv"], 2, "cannot read")
+                            tmp_path / "o.csv"], 2, "empty.csv'")
     cases["ragged csv"] = (["resample", write("ragged.csv", text="a,b\n1,2\n3,4,5,6\n"),
                             "--target", "a", "-o", tmp_path / "o.csv"], 2, "cannot read")
     cases["header only"] = (["resample", write("header.csv", text="a,b\n"), "--target", "a",
@@ -301,10 +301,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("with_pandas", [True, False], ids=["pandas", "no-pandas"])
 @pytest.mark.parametrize("case", CASES)
-def test_errors_are_one_line_with_an_exit_status(case, tmp_path):
-    if case == "not parquet" and not HAVE_ARROW:
-        pytest.skip("pyarrow not installed")
+def test_errors_are_one_line_with_an_exit_status(case, with_pandas, tmp_path, monkeypatch):
+    if case == "not parquet" and (not HAVE_ARROW or not with_pandas):
+        pytest.skip("needs pyarrow and pandas")
+    if not with_pandas:
+        real = _cli._have
+        monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pandas" else real(m))
     argv, status, text = _bad_inputs(tmp_path)[case]
     code, out, err = run(*argv)
     assert code == status
