@@ -20,17 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define KMS_HAVE_VECTOR_EXT 1
-#else
-#define KMS_HAVE_VECTOR_EXT 0
-#endif
-
-#if KMS_HAVE_VECTOR_EXT && (defined(__x86_64__) || defined(__i386__))
-#define KMS_X86_DISPATCH 1
+#if KMS_X86_DISPATCH
 #include <immintrin.h>
-#else
-#define KMS_X86_DISPATCH 0
 #endif
 
 /* 1 if the AVX2 variants may be used. */
@@ -369,6 +360,11 @@ kms__dnearest_fn kms__dnearest_kernel(void)
 #else
     return kms__dnearest_c;
 #endif
+}
+
+int kms__avx2_enabled(void)
+{
+    return kms__use_avx2();
 }
 
 const char *kms__simd_name(void)

@@ -22,6 +22,25 @@
 
 #include "kms_common.h"
 
+/* GCC/Clang vector extensions, and run-time dispatch to AVX2 variants
+ * (__attribute__((target("avx2")))) on x86. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KMS_HAVE_VECTOR_EXT 1
+#else
+#define KMS_HAVE_VECTOR_EXT 0
+#endif
+
+#if KMS_HAVE_VECTOR_EXT && (defined(__x86_64__) || defined(__i386__))
+#define KMS_X86_DISPATCH 1
+#else
+#define KMS_X86_DISPATCH 0
+#endif
+
+/* 1 if this CPU runs AVX2 and KMSMOTE_SIMD=baseline is not set: the
+ * condition under which every kernel picks its AVX2 variant.  Variants
+ * never use FMA and keep every sum's order, so they are bit-identical. */
+int kms__avx2_enabled(void);
+
 #define KMS_DIST_NP 4
 #define KMS_DIST_NC 8
 
