@@ -74,11 +74,15 @@ def cluster_report(sampler, *, as_frame="auto"):
     >>> from sklearn.datasets import make_classification
     >>> from kmsmote import KMeansSMOTE
     >>> from kmsmote import cluster_report
-    >>> X, y = make_classification(n_samples=500, weights=[0.9], random_state=0)
-    >>> sampler = KMeansSMOTE(kmeans_estimator=4, random_state=0)
+    >>> X, y = make_classification(n_classes=2, class_sep=2, weights=[0.1, 0.9],
+    ...     n_informative=3, n_redundant=1, flip_y=0, n_features=20,
+    ...     n_clusters_per_class=3, n_samples=1000, random_state=10)
+    >>> sampler = KMeansSMOTE(random_state=42, kmeans_estimator=10)
     >>> X_res, y_res = sampler.fit_resample(X, y)
     >>> report = cluster_report(sampler, as_frame=False)
     >>> int(report["n_generated"].sum()) == len(X_res) - len(X)
+    True
+    >>> bool(report["kept"].any())
     True
     """
     if as_frame not in ("auto", True, False):
