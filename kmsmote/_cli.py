@@ -205,8 +205,14 @@ class _Columns:
         except ValueError:
             return np.array(values, dtype=object)
 
+    @staticmethod
+    def _plain_text(path, verb):
+        if str(path).lower().endswith(_COMPRESSION):
+            raise CLIError(f"{verb} a compressed CSV file ({path!r}) needs pandas: pip install pandas")
+
     @classmethod
     def read_csv(cls, path, sep):
+        cls._plain_text(path, "reading")
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh, delimiter=sep))
         if not rows or not any(cell.strip() for cell in rows[0]):
@@ -225,6 +231,8 @@ class _Columns:
 
     def write_csv(self, path, sep):
         import numpy as np
+
+        self._plain_text(path, "writing")
 
         def cell(v):
             if isinstance(v, (float, np.floating)):
@@ -654,8 +662,8 @@ def _seed_or_draw(args):
     if args.random_state is None:
         # The clustering must be seeded to be observed without changing it
         # (see _observed); a drawn seed is also one the user can repeat.
-        args.random_state = int.from_bytes(os.urandom(4), "little") >> 1
-        return f"random_state={args.random_state} (drawn; --random-state {args.random_state} repeats this run)"
+        seed = args.random_state = int.from_bytes(os.urandom(4), "little") >> 1
+        return f"random_state={seed} (drawn; --random-state {seed} repeats this run)"
     return f"random_state={args.random_state}"
 
 

@@ -200,7 +200,8 @@ def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
     path.write_bytes(b"PAR1")
     code, out, err = run("resample", path, "--target", "label", "-o", tmp_path / "o.parquet")
     assert code == 2
-    assert err == "kmsmote resample: error: reading Parquet needs pyarrow and pandas: pip install pyarrow\n"
+    assert err == ("kmsmote resample: error: reading Parquet needs pyarrow and pandas: "
+                   "pip install pyarrow\n")
 
 
 def test_csv_without_pandas_gives_the_same_output(csv_file, tmp_path, monkeypatch):
