@@ -208,7 +208,9 @@ class _Columns:
     @staticmethod
     def _plain_text(path, verb):
         if str(path).lower().endswith(_COMPRESSION):
-            raise CLIError(f"{verb} a compressed CSV file ({path!r}) needs pandas: pip install pandas")
+            raise CLIError(
+                f"{verb} a compressed CSV file ({path!r}) needs pandas: pip install pandas"
+            )
 
     @classmethod
     def read_csv(cls, path, sep):
