@@ -1,13 +1,11 @@
 """Packaging: headers, demo command, a clear message from an unbuilt tree."""
 
-import io
 import os
 import shutil
 import subprocess
 import sys
 
 import kmsmote
-from kmsmote._cli import main as cli_main
 
 
 def test_get_include_has_the_public_headers():
@@ -37,12 +35,3 @@ def test_importing_an_unbuilt_tree_says_what_to_do(tmp_path):
     assert proc.returncode != 0
     assert "compiled extensions could not be imported" in proc.stderr
     assert "pip install ." in proc.stderr
-
-
-def test_demo_runs_and_reports():
-    out = io.StringIO()
-    assert cli_main(["demo"], out=out) == 0
-    text = out.getvalue()
-    assert "class counts before: {0: 100, 1: 900}" in text
-    assert "original rows unchanged: True" in text
-    assert "kept" in text
