@@ -123,8 +123,9 @@ int kms_csr_lloyd_f32_i64(const float *data, const int64_t *indices,
  * terms.  Same errors as kms_knn_sparsity, plus KMS_ERR_BAD_CSR (checked
  * on the member rows only).  Work per member row and block of 64 members:
  * the block's stored entries plus 64 lanes per stored entry of the row; no
- * m * m matrix.  Scratch: n_threads * m * k list entries plus two copies
- * of one block's stored entries per thread. */
+ * m * m matrix.  Scratch: n_threads * m * k list entries, plus per
+ * thread about 100 bytes per stored entry of the largest block of 64
+ * members. */
 int kms_csr_knn_sparsity_f64_i32(const double *data, const int32_t *indices,
                                  const int32_t *indptr, kms_idx n_total,
                                  kms_idx d, const kms_idx *rows, kms_idx m,
