@@ -15,12 +15,23 @@ except ImportError as exc:  # pragma: no cover - exercised from a source tree
     raise_build_error(exc)
 
 from ._config import get_config, show_config
+from ._diagnostics import cluster_report, plot_clusters, resampled_clusters
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "KMeansSMOTE", "get_config", "get_include", "show_config", "__version__"]
+__all__ = [
+    "KMeans",
+    "KMeansSMOTE",
+    "cluster_report",
+    "get_config",
+    "get_include",
+    "plot_clusters",
+    "resampled_clusters",
+    "show_config",
+    "__version__",
+]
 
 
 def get_include():

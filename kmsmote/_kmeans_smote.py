@@ -666,4 +666,7 @@ class _Data:
                     self.n_threads,
                 )
                 blocks.append(block.astype(self.X.dtype, copy=False))
-        return sparse.vstack(blocks, format=self.X.format).astype(self.X.dtype, copy=False)
+        out = sparse.vstack(blocks, format=self.X.format).astype(self.X.dtype, copy=False)
+        # The user's rows may come with unsorted indices; the result is ours.
+        out.sort_indices()
+        return out
