@@ -27,9 +27,9 @@
  * that is absent from the rows involved are +-0, and adding +-0 to a sum
  * that started at +0 leaves it unchanged.  The CSR kernels therefore form
  * the same sums over the stored entries only (in ascending column order),
- * and share the drivers (k-means: kms_kmeans_drv.inc) or the row consumer
- * (neighbours: kms_knn_internal.h) with the dense kernels, so every
- * decision, merge order and tie-break is the same.  As for the dense
+ * and run the dense kernels' own drivers (k-means) and tile order and row
+ * consumer (neighbours), so every decision, merge order and tie-break is
+ * the same.  As for the dense
  * kernels, results do not depend on the number of threads.
  */
 #ifndef KMSMOTE_KMS_SPARSE_H
@@ -91,7 +91,8 @@ int kms_csr_kmeanspp_f32_i64(const float *data, const int64_t *indices,
  * relocation and outputs (labels[n], *inertia, *n_iter).  The per-chunk
  * centre sums add the stored entries only and are merged in chunk order.
  * Same errors as kms_lloyd, plus KMS_ERR_BAD_CSR.  Scratch: O(n + k * d)
- * doubles, plus per thread k * d doubles and one chunk's nnz indices. */
+ * doubles, per thread k * d doubles and one chunk's stored entries, and at
+ * most 16 MiB (or one chunk per thread) of per-chunk sums. */
 int kms_csr_lloyd_f64_i32(const double *data, const int32_t *indices,
                           const int32_t *indptr, kms_idx n, kms_idx d,
                           kms_idx k, double *centers, int max_iter, double tol,

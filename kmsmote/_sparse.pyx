@@ -191,11 +191,13 @@ def _csr_canonical(parts, str func, rows=None):
         raise ValueError(f"{func}: X's row {where} has a column index outside "
                          f"[0, n_features={d})")
     if state == _CSR_FIXABLE:
-        # Sort and sum duplicates (as X.toarray() adds them) on a copy.
-        Y = _sp.csr_matrix((data, indices, indptr), shape=(n, d), copy=True)
+        # Sort and sum duplicates (as X.toarray() adds them) on a copy: of
+        # the rows read only, when the kernel reads a subset.
         if rows is not None:
-            Y = Y[np.asarray(rows)]
+            Y = _sp.csr_matrix((data, indices, indptr), shape=(n, d))[np.asarray(rows)]
             rows = np.arange(Y.shape[0], dtype=np.int64)
+        else:
+            Y = _sp.csr_matrix((data, indices, indptr), shape=(n, d), copy=True)
         Y.sum_duplicates()
         data, indices, indptr, n, d = _csr_arrays(Y, func)
     return data, indices, indptr, n, d, rows
