@@ -52,11 +52,18 @@ def main():
     else:
         from imblearn.over_sampling import KMeansSMOTE
     data = np.load(data_path)
-    X, y = data["X"], data["y"]
-    X = np.ascontiguousarray(X)
+    y = data["y"]
+    if "sparse" in data:
+        from scipy import sparse
+
+        X = sparse.load_npz(data_path[:-4] + "_X.npz").tocsr()
+        input_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes + y.nbytes
+    else:
+        X = np.ascontiguousarray(data["X"])
+        input_bytes = X.nbytes + y.nbytes
     base_rss = _current_rss_bytes()
     result = {"lib": lib, "n": int(X.shape[0]), "d": int(X.shape[1]),
-              "input_bytes": int(X.nbytes + y.nbytes), "base_rss": base_rss}
+              "input_bytes": int(input_bytes), "base_rss": base_rss}
     if mode == "resample":
         _clusterer(lib, params)
         if lib == "kmsmote" and threads is not None:
@@ -66,9 +73,13 @@ def main():
         X_res, y_res = sampler.fit_resample(X, y)
         result["time"] = time.perf_counter() - t0
         result["peak_rss"] = _rss_peak_bytes()
-        result["output_bytes"] = int(X_res.nbytes + y_res.nbytes)
+        if hasattr(X_res, "tocsr"):
+            out_bytes = X_res.data.nbytes + X_res.indices.nbytes + X_res.indptr.nbytes
+        else:
+            out_bytes = X_res.nbytes
+        result["output_bytes"] = int(out_bytes + y_res.nbytes)
         result["n_out"] = int(X_res.shape[0])
-        if lib == "kmsmote":
+        if lib == "kmsmote" and not hasattr(X_res, "tocsr"):
             # The floor: copy input and output once, and one pass that assigns
             # every row to its nearest centre.
             centers = np.ascontiguousarray(sampler.kmeans_estimator_.cluster_centers_, dtype=X.dtype)

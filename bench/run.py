@@ -30,8 +30,34 @@ def _data(name, maker):
     path = os.path.join(CACHE, name + ".npz")
     if not os.path.exists(path):
         X, y = maker()
-        np.savez(path, X=X, y=y)
+        if hasattr(X, "tocsr"):
+            from scipy import sparse
+
+            sparse.save_npz(path[:-4] + "_X.npz", X.tocsr())
+            np.savez(path, y=y, sparse=True)
+        else:
+            np.savez(path, X=X, y=y)
     return path
+
+
+def _sparse_classification(n, d, density, minority, seed=0):
+    """CSR data whose rare class prefers a fifth of the columns."""
+
+    def make():
+        from scipy import sparse
+
+        rng = np.random.RandomState(seed)
+        y = (rng.uniform(size=n) < minority).astype(np.int64)
+        nnz_per_row = max(1, int(round(d * density)))
+        cols = rng.randint(0, d, size=(n, nnz_per_row))
+        rare = y == 1
+        cols[rare] = rng.randint(0, d // 5, size=(int(rare.sum()), nnz_per_row))
+        indptr = np.arange(0, n * nnz_per_row + 1, nnz_per_row)
+        data = rng.uniform(0.1, 1.0, size=n * nnz_per_row)
+        X = sparse.csr_matrix((data, cols.ravel(), indptr), shape=(n, d))
+        X.sum_duplicates()
+        return X, y
+    return make
 
 
 def _classification(n, d=20, informative=10, weights=(0.9, 0.1), classes=2,
@@ -131,6 +157,8 @@ def workloads(quick):
     W4_64 = _data(f"w4f64_{s}", _classification(200_000 // s, d=200, informative=40))
     W5 = _data(f"w5_{s}", _classification(300_000 // s, d=30, informative=15, classes=5,
                                           weights=(0.5, 0.25, 0.13, 0.08, 0.04)))
+    S1 = _data(f"s1_{s}", _sparse_classification(200_000 // s, 20_000, 0.001, 0.05))
+    S2 = _data(f"s2_{s}", _sparse_classification(1_000_000 // s, 20_000, 0.001, 0.10, seed=1))
     return {
         "W1": (W1, dict(kmeans_estimator=20, **common)),
         "W2": (W1, dict(kmeans_estimator=4, **common)),
@@ -138,6 +166,11 @@ def workloads(quick):
         "W4": (W4, dict(kmeans_estimator=10, **common)),
         "W4-float64": (W4_64, dict(kmeans_estimator=10, **common)),
         "W5": (W5, dict(kmeans_estimator=20, sampling_strategy="not majority", **common)),
+        # Sparse: 200,000 x 20,000 CSR at 0.1 %, 5 % minority, 10 clusters.
+        "S1": (S1, dict(kmeans_estimator=10, **common)),
+        # Sparse, large: 1,000,000 x 20,000, 10 % minority in 2 clusters; the
+        # reference builds a dense m x m matrix per cluster (m ~ 50,000).
+        "S2": (S2, dict(kmeans_estimator=2, **common)),
     }
 
 
@@ -148,13 +181,14 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
     args = ap.parse_args(argv)
-    names = args.names or ["W1", "W2", "W3", "W4", "W4-float64", "W5", "threads", "scaling", "clusterer"]
+    names = args.names or ["W1", "W2", "W3", "W4", "W4-float64", "W5", "threads", "scaling",
+                           "clusterer", "S1", "S2"]
     wl = workloads(args.quick)
     rows = []
     for name in names:
         if name in wl:
             path, params = wl[name]
-            repeats = 1 if name in ("W2", "W4-float64") else args.repeats
+            repeats = 1 if name in ("W2", "W4-float64", "S2") else args.repeats
             libs = ("kmsmote",) if name == "W4-float64" else ("kmsmote", "imblearn")
             row = _summary(name, _pairs(path, params, repeats, args.timeout, libs=libs))
         elif name == "threads":

@@ -658,15 +658,35 @@ class _Data:
     def _resample_sparse(self, kept):
         from . import _sparse
 
-        blocks = [self.X]
-        for kc in kept:
-            if kc["sample_idx"].size:
-                block = _sparse.csr_generate(
-                    self.work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
-                    self.n_threads,
-                )
-                blocks.append(block.astype(self.X.dtype, copy=False))
-        out = sparse.vstack(blocks, format=self.X.format).astype(self.X.dtype, copy=False)
-        # The user's rows may come with unsorted indices; the result is ours.
-        out.sort_indices()
-        return out
+        X = self.X
+        blocks = [
+            _sparse.csr_generate(self.work, kc["rows"], kc["nn"], kc["sample_idx"],
+                                 kc["steps"], self.n_threads)
+            for kc in kept if kc["sample_idx"].size
+        ]
+        top = self.work if X.format == "csr" else X.tocsr()
+        if not top.has_sorted_indices:
+            # The user's rows may come with unsorted indices; sort a copy.
+            top = top.copy()
+            top.sort_indices()
+        # One allocation for the result (no repeated stacking).
+        parts = [top] + blocks
+        nnz = sum(int(p.nnz) for p in parts)
+        n_rows = sum(p.shape[0] for p in parts)
+        index_dtype = np.int32 if max(nnz, X.shape[1]) < 2**31 else np.int64
+        data = np.empty(nnz, dtype=X.dtype)
+        indices = np.empty(nnz, dtype=index_dtype)
+        indptr = np.empty(n_rows + 1, dtype=index_dtype)
+        indptr[0] = 0
+        at, row = 0, 0
+        for p in parts:
+            lo, k = int(p.indptr[0]), int(p.nnz)
+            data[at:at + k] = p.data[lo:lo + k]
+            indices[at:at + k] = p.indices[lo:lo + k]
+            indptr[row + 1:row + 1 + p.shape[0]] = p.indptr[1:] - p.indptr[0] + at
+            at += k
+            row += p.shape[0]
+        csr_type = sparse.csr_array if isinstance(X, sparse.sparray) else sparse.csr_matrix
+        out = csr_type((data, indices, indptr), shape=(n_rows, X.shape[1]))
+        out.has_sorted_indices = True
+        return out if X.format == "csr" else out.asformat(X.format)
