@@ -591,6 +591,8 @@ def _generate_kernel(const floating[::1] data, const csr_index[::1] indices,
             o += cnt
             NP[t + 1] = o
     nnz = int(new_indptr[n_new])
+    if nnz == cap:  # no zero was dropped: the buffers are the result
+        return out_data[:nnz], out_indices[:nnz], new_indptr
     return out_data[:nnz].copy(), out_indices[:nnz].copy(), new_indptr
 
 
