@@ -26,6 +26,7 @@ cdef extern from "kmsmote/kms_common.h" nogil:
         KMS_ERR_BAD_INDEX
         KMS_ERR_INTERRUPTED
         KMS_ERR_NONFINITE
+        KMS_ERR_BAD_CSR
 
 
 # Nearest centre of each row of X (n, d), row-major, among centers (k, d):
