@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, _fit_context, clone
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
@@ -195,14 +196,50 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         Minimum fraction of the class in a cluster for the cluster to be
         used.  ``"auto"`` is half the class's share of the samples to
         generate.
-    density_exponent : "auto" or float, default="auto"
+    density_exponent : "auto", "n_features" or float, default="auto"
         Exponent of the mean distance in the sparsity; ``"auto"`` is
-        ``log(m, 1.6) ** 1.8 * 0.16`` for ``m`` class samples in the cluster.
+        ``log(m, 1.6) ** 1.8 * 0.16`` for ``m`` class samples in the cluster;
+        ``"n_features"`` is the number of features (the paper's default),
+        computed in log space when the powers overflow.
     allocation : {"ceil", "exact"}, default="ceil"
         ``"ceil"`` rounds each cluster's share up, as imbalanced-learn does
         (a class may get up to one extra sample per kept cluster);
         ``"exact"`` uses largest-remainder rounding so every class gets
         exactly what ``sampling_strategy`` asks.
+    no_cluster_policy : {"raise", "smote", "relax"}, default="raise"
+        What to do for a class when no cluster qualifies:
+
+        - ``"raise"``: the reference's ``RuntimeError``;
+        - ``"smote"``: plain SMOTE over all samples of the class (neighbours
+          among the whole class, uniform choice of base sample), with a
+          warning; ``k_neighbors`` is lowered to the class count minus one
+          if the class is smaller than ``k_neighbors + 1``;
+        - ``"relax"``: lower the threshold for that class just enough that the
+          best cluster(s) with enough class samples qualify, with a warning.
+          If no cluster has enough class samples, fall back to ``"smote"``
+          (with a warning) when the class has at least 2 samples (1 with
+          ``small_clusters="reduce_k_duplicate"``); otherwise raise.
+
+        The path each class took is in ``class_paths_`` and in the ``path``
+        field of its ``cluster_stats_`` records.
+    small_clusters : {"skip", "reduce_k", "reduce_k_duplicate"}, default="skip"
+        Clusters that pass the filter but hold fewer than ``k_neighbors + 1``
+        class samples: ``"skip"`` drops them (the reference); ``"reduce_k"``
+        keeps those with ``m >= 2`` class samples, interpolating with their
+        ``m - 1`` other class samples; ``"reduce_k_duplicate"`` also keeps
+        clusters with a single class sample, whose synthetic samples are
+        copies of it (random over-sampling, the paper's ``k = 0`` limit).
+        The random draws follow the same per-cluster convention (an index in
+        ``[0, m * k)``, then a uniform step).
+    cluster_filter : {"fraction", "imbalance_ratio"}, default="fraction"
+        Rule that decides which clusters are used.  ``"fraction"`` (the
+        reference): keep a cluster when ``class_count / size >=
+        cluster_balance_threshold``.  ``"imbalance_ratio"`` (the paper): keep
+        it when ``(n_other + 1) / (class_count + 1) < cluster_balance_threshold``
+        where ``n_other`` counts the samples of all other classes in the
+        cluster (for multiclass targets: the one-vs-rest ratio).  Under this
+        rule ``cluster_balance_threshold="auto"`` is the class's global
+        one-vs-rest ratio ``(n - n_class + 1) / (n_class + 1)``.
 
     Attributes
     ----------
@@ -219,7 +256,14 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         One record per class and non-empty cluster: ``class``, ``cluster``,
         ``size``, ``class_count``, ``class_fraction``, ``threshold``,
         ``kept``, ``reason``, ``mean_distance``, ``log_sparsity``,
-        ``weight`` and ``n_generated``.
+        ``weight``, ``n_generated`` and ``path`` (the class's entry of
+        ``class_paths_``).  With the ``"smote"`` path a single record with
+        ``cluster=-1`` stands for the whole class.
+    class_paths_ : dict
+        For every class over-sampled: ``"clusters"`` (the reference's
+        path), ``"relax"`` (threshold lowered), ``"smote"`` (whole-class
+        SMOTE by ``no_cluster_policy="smote"``) or ``"relax-smote"`` (the
+        ``"relax"`` policy found no cluster with enough class samples).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -260,9 +304,16 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             None,
         ],
         "cluster_balance_threshold": [StrOptions({"auto"}), numbers.Real],
-        "density_exponent": [StrOptions({"auto"}), numbers.Real],
+        # "n_features" is left out of the error message, which stays the
+        # reference's word for word (tests/test_api.py compares them).
+        "density_exponent": [
+            StrOptions({"auto"}), Hidden(StrOptions({"n_features"})), numbers.Real,
+        ],
         "n_jobs": [numbers.Integral, None],
         "allocation": [StrOptions({"ceil", "exact"})],
+        "no_cluster_policy": [StrOptions({"raise", "smote", "relax"})],
+        "small_clusters": [StrOptions({"skip", "reduce_k", "reduce_k_duplicate"})],
+        "cluster_filter": [StrOptions({"fraction", "imbalance_ratio"})],
     }
 
     def __init__(
@@ -276,6 +327,9 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         cluster_balance_threshold="auto",
         density_exponent="auto",
         allocation="ceil",
+        no_cluster_policy="raise",
+        small_clusters="skip",
+        cluster_filter="fraction",
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -285,6 +339,9 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         self.cluster_balance_threshold = cluster_balance_threshold
         self.density_exponent = density_exponent
         self.allocation = allocation
+        self.no_cluster_policy = no_cluster_policy
+        self.small_clusters = small_clusters
+        self.cluster_filter = cluster_filter
 
     # -- scikit-learn / imbalanced-learn plumbing ---------------------------
 
@@ -395,8 +452,10 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 f"attribute; {type(self.kmeans_estimator_).__name__} has "
                 f"n_clusters={n_clusters!r}."
             )
+        # One cluster: no filter (-inf for fractions, +inf for ratios).
+        no_filter = np.inf if self.cluster_filter == "imbalance_ratio" else -np.inf
         self.cluster_balance_threshold_ = (
-            self.cluster_balance_threshold if n_clusters != 1 else -np.inf
+            self.cluster_balance_threshold if n_clusters != 1 else no_filter
         )
 
     def _refit_per_class(self):
@@ -428,66 +487,117 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             )
         return labels.astype(np.int64, copy=False)
 
+    def _min_class_count(self, n_neighbors):
+        """Fewest class samples a cluster needs under ``small_clusters``."""
+        return {"skip": n_neighbors, "reduce_k": 2, "reduce_k_duplicate": 1}[
+            self.small_clusters]
+
+    def _passes(self, record, threshold):
+        if self.cluster_filter == "imbalance_ratio":
+            ratio = (record["size"] - record["class_count"] + 1) / (record["class_count"] + 1)
+            return ratio < threshold
+        return not record["class_fraction"] < threshold
+
+    def _group(self, data, rows, n_neighbors, fast_nn):
+        """Neighbours and mean distance of one set of class rows.
+
+        ``k`` is ``n_neighbors - 1``, lowered to ``m - 1`` for a smaller set;
+        a single row is its own neighbour, so its synthetic rows copy it.
+        """
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        m = rows.size
+        if m == 1:
+            return {"rows": rows, "nn": np.zeros((1, 1), dtype=np.int64), "m": 1}, 0.0
+        k = min(n_neighbors - 1, m - 1)
+        nn, mean_distance = data.neighbours(rows, k if fast_nn else 0)
+        if not fast_nn:
+            # A user-supplied neighbour search: use it as the reference does
+            # (a copy with fewer neighbours when k had to be lowered).
+            estimator = self.nn_k_
+            if k < n_neighbors - 1:
+                estimator = clone(self.nn_k_).set_params(n_neighbors=k + 1)
+            X_class = data.rows(rows)
+            estimator.fit(X_class)
+            nn = np.ascontiguousarray(
+                estimator.kneighbors(X_class, return_distance=False)[:, 1:],
+                dtype=np.int64,
+            )
+        return {"rows": rows, "nn": nn, "m": m}, mean_distance
+
+    def _select(self, clusters, threshold, data, n_neighbors, fast_nn):
+        records, kept = [], []
+        for record, class_rows in clusters:
+            record = dict(record, threshold=float(threshold))
+            records.append(record)
+            if not self._passes(record, threshold):
+                record["reason"] = (
+                    "imbalance ratio not below threshold"
+                    if self.cluster_filter == "imbalance_ratio"
+                    else "class fraction below threshold"
+                )
+                continue
+            # The reference's float expression, evaluated the same way.
+            too_few = record["class_fraction"] * record["size"] < n_neighbors
+            if self.small_clusters != "skip":
+                too_few = class_rows.size < self._min_class_count(n_neighbors)
+            if too_few:
+                record["reason"] = (
+                    f"fewer than {self._min_class_count(n_neighbors)} class samples"
+                    + (" (k_neighbors + 1)" if self.small_clusters == "skip" else "")
+                )
+                continue
+            group, mean_distance = self._group(data, class_rows, n_neighbors, fast_nn)
+            record.update(kept=True, reason="kept", mean_distance=mean_distance)
+            group["record"] = record
+            kept.append(group)
+        return records, kept
+
     def _plan_class(self, class_label, n_samples, total_to_generate, data, y,
                     labels, rng_source):
         """Kept clusters, neighbours, weights and random draws for one class."""
         n_clusters = int(self.kmeans_estimator_.n_clusters)
         n_neighbors = int(self.nn_k_.n_neighbors)
+        is_class = y == class_label
+        n_class = int(is_class.sum())
         threshold = self.cluster_balance_threshold_
         if threshold == "auto":
-            threshold = n_samples / total_to_generate / 2
-        is_class = y == class_label
+            if self.cluster_filter == "imbalance_ratio":
+                threshold = (y.shape[0] - n_class + 1) / (n_class + 1)
+            else:
+                threshold = n_samples / total_to_generate / 2
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-        records, kept = [], []
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
+        clusters = []
         for c in range(n_clusters):
             members = order[bounds[c]:bounds[c + 1]]
             if members.size == 0:
                 continue
             class_rows = members[is_class[members]]
-            # The reference's float expressions, evaluated the same way.
-            fraction = class_rows.size / members.size
             record = {
                 "class": class_label, "cluster": c, "size": int(members.size),
-                "class_count": int(class_rows.size), "class_fraction": fraction,
+                "class_count": int(class_rows.size),
+                "class_fraction": class_rows.size / members.size,
                 "threshold": float(threshold), "kept": False, "reason": "",
                 "mean_distance": np.nan, "log_sparsity": np.nan,
-                "weight": 0.0, "n_generated": 0,
+                "weight": 0.0, "n_generated": 0, "path": "clusters",
             }
-            records.append(record)
-            if fraction < threshold:
-                record["reason"] = "class fraction below threshold"
-                continue
-            if fraction * members.size < n_neighbors:
-                record["reason"] = (
-                    f"fewer than {n_neighbors} class samples (k_neighbors + 1)"
-                )
-                continue
-            rows = np.ascontiguousarray(class_rows, dtype=np.int64)
-            m = rows.size
-            nn, mean_distance = data.neighbours(rows, n_neighbors - 1 if fast_nn else 0)
-            if not fast_nn:
-                # A user-supplied neighbour search: use it as the reference does.
-                X_class = data.rows(rows)
-                self.nn_k_.fit(X_class)
-                nn = np.ascontiguousarray(
-                    self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:],
-                    dtype=np.int64,
-                )
-            record.update(kept=True, reason="kept", mean_distance=mean_distance)
-            kept.append({"record": record, "rows": rows, "nn": nn, "m": m})
+            clusters.append((record, class_rows))
+        records, kept = self._select(clusters, threshold, data, n_neighbors, fast_nn)
+        path = "clusters"
         if not kept:
-            best = max((r["class_fraction"] for r in records), default=0.0)
-            raise RuntimeError(
-                "No clusters found with sufficient samples of "
-                f"class {class_label}. Try lowering the "
-                "cluster_balance_threshold or increasing the number of "
-                "clusters. (Highest fraction of this class in a cluster: "
-                f"{best:.4g}; threshold used: {float(threshold):.4g}; "
-                f"a cluster also needs at least {n_neighbors} samples of the class.)"
-            )
-        exponent = None if self.density_exponent == "auto" else float(self.density_exponent)
+            records, kept, path = self._no_cluster(
+                class_label, n_class, is_class, y.shape[0], threshold, clusters,
+                records, data, n_neighbors, fast_nn)
+        for record in records:
+            record["path"] = path
+        self.class_paths_[class_label] = path
+        if self.density_exponent == "auto":
+            exponent = None
+        elif self.density_exponent == "n_features":
+            exponent = float(data.work.shape[1])
+        else:
+            exponent = float(self.density_exponent)
         weights, log_sparsity = cluster_weights(
             [kc["record"]["mean_distance"] for kc in kept],
             [kc["m"] for kc in kept],
@@ -502,6 +612,75 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             kc["steps"] = rs.uniform(size=count)
             kc["record"].update(weight=float(w), log_sparsity=float(ls), n_generated=int(count))
         return records, kept
+
+    def _no_cluster(self, class_label, n_class, is_class, n_total, threshold,
+                    clusters, records, data, n_neighbors, fast_nn):
+        """Apply ``no_cluster_policy``: (records, kept groups, path)."""
+        policy = self.no_cluster_policy
+        min_count = self._min_class_count(n_neighbors)
+        if policy == "raise":
+            best = max((r["class_fraction"] for r in records), default=0.0)
+            raise RuntimeError(
+                "No clusters found with sufficient samples of "
+                f"class {class_label}. Try lowering the "
+                "cluster_balance_threshold or increasing the number of "
+                "clusters. (Highest fraction of this class in a cluster: "
+                f"{best:.4g}; threshold used: {float(threshold):.4g}; "
+                f"a cluster also needs at least {min_count} samples of the class. "
+                "no_cluster_policy='smote' or 'relax' over-samples such a class "
+                "anyway.)"
+            )
+        path = "smote"
+        if policy == "relax":
+            eligible = [r for r, rows in clusters if rows.size >= min_count]
+            if eligible:
+                if self.cluster_filter == "imbalance_ratio":
+                    best = min((r["size"] - r["class_count"] + 1) / (r["class_count"] + 1)
+                               for r in eligible)
+                    relaxed = float(np.nextafter(best, np.inf))
+                    rule = f"imbalance ratio threshold raised from {float(threshold):.4g} to {relaxed:.4g}"
+                else:
+                    relaxed = max(r["class_fraction"] for r in eligible)
+                    rule = f"class fraction threshold lowered from {float(threshold):.4g} to {relaxed:.4g}"
+                records, kept = self._select(clusters, relaxed, data, n_neighbors, fast_nn)
+                warnings.warn(
+                    f"KMeansSMOTE: no cluster qualified for class {class_label}; "
+                    f"no_cluster_policy='relax' used its best cluster(s) instead "
+                    f"({rule}; {len(kept)} cluster(s) kept). To avoid this, lower "
+                    "cluster_balance_threshold or change the number of clusters.",
+                    UserWarning, stacklevel=4,
+                )
+                return records, kept, "relax"
+            path = "relax-smote"
+        if n_class < max(min(min_count, 2), 1) or n_class < 1:
+            raise RuntimeError(
+                f"No clusters found with sufficient samples of class {class_label}, "
+                f"and the class has only {n_class} sample(s): SMOTE needs at least 2 "
+                "(or small_clusters='reduce_k_duplicate' to copy a single sample)."
+            )
+        rows = np.flatnonzero(is_class)
+        group, mean_distance = self._group(data, rows, n_neighbors, fast_nn)
+        record = {
+            "class": class_label, "cluster": -1, "size": int(n_total),
+            "class_count": int(n_class), "class_fraction": n_class / n_total,
+            "threshold": float(threshold), "kept": True,
+            "reason": f"no cluster qualified: SMOTE over the whole class ({path})",
+            "mean_distance": mean_distance, "log_sparsity": np.nan,
+            "weight": 0.0, "n_generated": 0, "path": path,
+        }
+        group["record"] = record
+        k = group["nn"].shape[1] if n_class > 1 else 0
+        why = ("no_cluster_policy='smote' falls back to" if path == "smote" else
+               f"no_cluster_policy='relax' found no cluster with at least {min_count} "
+               "samples of the class, so it fell back to")
+        warnings.warn(
+            f"KMeansSMOTE: no cluster qualified for class {class_label}; {why} "
+            f"plain SMOTE over all {n_class} samples of the class (k={k}). To keep "
+            "the clustering, lower cluster_balance_threshold or change the number "
+            "of clusters.",
+            UserWarning, stacklevel=4,
+        )
+        return records + [record], [group], path
 
     def _fit_resample(self, X, y):
         try:
@@ -527,7 +706,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         if isinstance(rng_source, np.random.RandomState) or rng_source is None:
             rng_source = check_random_state(rng_source)
         labels = None
-        plans, self.cluster_stats_ = [], []
+        plans, self.cluster_stats_, self.class_paths_ = [], [], {}
         for class_label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
