@@ -55,7 +55,8 @@ def test_constructor_has_the_reference_parameters_and_defaults():
         assert ours[name].kind is inspect.Parameter.KEYWORD_ONLY
         assert ours[name].default == param.default
     extra = set(ours) - set(ref)
-    assert extra == {"allocation", "no_cluster_policy", "small_clusters", "cluster_filter"}
+    assert extra == {"allocation", "no_cluster_policy", "small_clusters", "cluster_filter",
+                     "categorical_features"}
     assert ours["allocation"].default == "ceil"
 
 

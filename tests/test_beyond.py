@@ -354,3 +354,148 @@ def test_one_cluster_without_filter_is_smote(cluster_filter):
     np.testing.assert_array_equal(y_res, y_ref)
     np.testing.assert_allclose(X_res, X_ref, rtol=0, atol=1e-12)
     assert sampler.class_paths_ == {1: "clusters"}
+
+
+# -- 4. categorical features ---------------------------------------------------------
+
+
+def _mixed(n_classes, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    p = [0.7] + [0.3 / (n_classes - 1)] * (n_classes - 1)
+    y = rng.choice(n_classes, size=n, p=p)
+    X = np.empty((n, 4), dtype=object)
+    X[:, 0] = rng.normal(size=n) + y
+    X[:, 1] = np.where(rng.uniform(size=n) < 0.6 - 0.2 * (y > 0),
+                       "a", rng.choice(["b", "c"], size=n))
+    X[:, 2] = rng.normal(size=n) * 3 - y
+    X[:, 3] = rng.choice([10, 20], size=n, p=[0.8, 0.2])
+    return X, y
+
+
+@needs_ref
+@pytest.mark.parametrize("k", [4, 5])
+def test_categorical_one_cluster_binary_equals_smotenc(k):
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed(2)
+    ours = KMeansSMOTE(random_state=3, kmeans_estimator=1, k_neighbors=k,
+                       categorical_features=[1, 3])
+    X_res, y_res = ours.fit_resample(X, y)
+    X_ref, y_ref = SMOTENC(categorical_features=[1, 3], random_state=3,
+                           k_neighbors=k).fit_resample(X, y)
+    assert X_res.dtype == object
+    np.testing.assert_array_equal(y_res, y_ref)
+    np.testing.assert_allclose(X_res[:, [0, 2]].astype(float), X_ref[:, [0, 2]].astype(float),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(X_res[:, [1, 3]], X_ref[:, [1, 3]])
+    assert {type(v) for v in X_res[len(y):, 3]} == {type(v) for v in X[:, 3]}
+
+
+@needs_ref
+def test_categorical_one_cluster_multiclass_matches_smotenc_in_distribution():
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed(3, n=3000)
+    X_res, y_res = KMeansSMOTE(random_state=0, kmeans_estimator=1,
+                               categorical_features=[1, 3]).fit_resample(X, y)
+    X_ref, y_ref = SMOTENC(categorical_features=[1, 3], random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(np.bincount(y_res), np.bincount(y_ref))
+    n = len(y)
+    for label in (1, 2):
+        ours, ref = X_res[n:][y_res[n:] == label], X_ref[n:][y_ref[n:] == label]
+        for j in (1, 3):
+            for value in np.unique(X[:, j]):
+                assert abs(np.mean(ours[:, j] == value) - np.mean(ref[:, j] == value)) < 0.05
+        for j in (0, 2):
+            a, b = ours[:, j].astype(float), ref[:, j].astype(float)
+            assert abs(a.mean() - b.mean()) < 0.1 * b.std()
+            assert abs(a.std() - b.std()) < 0.1 * b.std()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("spec", ["auto", "names", "mask", "indices"])
+def test_categorical_dataframe_keeps_dtypes(n_classes, spec):
+    pd = pytest.importorskip("pandas")
+    X, y = _mixed(n_classes)
+    frame = pd.DataFrame({
+        "x": X[:, 0].astype(float), "c": pd.Categorical(X[:, 1]),
+        "z": X[:, 2].astype(np.float32), "s": X[:, 3].astype(str).astype(object),
+    })
+    categorical = {"auto": "auto", "names": ["c", "s"], "mask": [False, True, False, True],
+                   "indices": [1, 3]}[spec]
+    sampler = KMeansSMOTE(random_state=0, kmeans_estimator=3, cluster_balance_threshold=0.0,
+                          categorical_features=categorical)
+    X_res, y_res = sampler.fit_resample(frame, pd.Series(y, name="target"))
+    assert X_res.dtypes.to_dict() == frame.dtypes.to_dict()
+    np.testing.assert_array_equal(sampler.categorical_features_, [1, 3])
+    assert list(X_res.index) == list(y_res.index) == list(range(len(X_res)))
+    pd.testing.assert_frame_equal(X_res.iloc[:len(y)], frame)
+    synth = X_res.iloc[len(y):]
+    assert set(synth["c"]) <= {"a", "b", "c"} and set(synth["s"]) <= {"10", "20"}
+    counts = Counter(y_res.tolist())
+    assert all(counts[label] >= counts[0] for label in range(1, n_classes))
+    # Each new sample lies between the continuous values of its class.
+    for label in range(1, n_classes):
+        rows = synth[y_res.iloc[len(y):].to_numpy() == label]
+        source = frame[y == label]
+        assert rows["x"].between(source["x"].min(), source["x"].max()).all()
+
+
+def test_categorical_with_the_other_options():
+    X, y = _mixed(3)
+    sampler = KMeansSMOTE(random_state=0, kmeans_estimator=20, categorical_features=[1, 3],
+                          small_clusters="reduce_k_duplicate", no_cluster_policy="smote",
+                          cluster_filter="imbalance_ratio", density_exponent="n_features")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "KMeansSMOTE: no cluster qualified")
+        X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.shape[1] == 4 and set(X_res[len(y):, 1]) <= {"a", "b", "c"}
+    counts = Counter(y_res.tolist())
+    assert counts[1] >= counts[0] and counts[2] >= counts[0]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("auto", "needs a pandas DataFrame"),
+    ([0, 1, 2, 3], "selects every column"),
+    ([], "selects no column"),
+    ([True, False], "boolean mask needs 4"),
+    ([7], r"indices must be in \[0, 4\)"),
+    (["c"], "column names need a pandas DataFrame"),
+])
+def test_categorical_features_errors(spec, message):
+    X, y = _mixed(2)
+    with pytest.raises(ValueError, match=message):
+        KMeansSMOTE(categorical_features=spec).fit_resample(X, y)
+
+
+def test_categorical_features_refuse_sparse():
+    from scipy import sparse
+
+    X, y = _blobs(2)
+    with pytest.raises(ValueError, match="not supported with sparse X"):
+        KMeansSMOTE(categorical_features=[0]).fit_resample(sparse.csr_matrix(X), y)
+
+
+# -- containers and dtypes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("params", [
+    dict(no_cluster_policy="smote", cluster_balance_threshold=0.5, kmeans_estimator=6),
+    dict(no_cluster_policy="relax", cluster_balance_threshold=0.5, kmeans_estimator=6),
+    dict(small_clusters="reduce_k_duplicate", cluster_balance_threshold=0.0,
+         kmeans_estimator=6, k_neighbors=5),
+    dict(cluster_filter="imbalance_ratio", kmeans_estimator=6, no_cluster_policy="relax"),
+], ids=["smote", "relax", "duplicate", "ratio"])
+def test_dense_and_csr_agree(dtype, params):
+    from scipy import sparse
+
+    X, y = _scattered(3)
+    X = X.astype(dtype)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "KMeansSMOTE: no cluster qualified")
+        dense = KMeansSMOTE(random_state=0, **params).fit_resample(X, y)
+        csr = KMeansSMOTE(random_state=0, **params).fit_resample(sparse.csr_matrix(X), y)
+    assert dense[0].dtype == dtype and csr[0].dtype == dtype
+    np.testing.assert_array_equal(dense[1], csr[1])
+    np.testing.assert_allclose(dense[0], csr[0].toarray(), rtol=1e-5 if dtype == np.float32 else 1e-12)
