@@ -325,7 +325,7 @@ def test_errors_through_the_console_entry_point_have_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "kmsmote", "resample", str(tmp_path / "nope.csv"),
          "--target", "y", "-o", str(tmp_path / "o.csv")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert proc.returncode == 2
     assert proc.stderr == f"kmsmote resample: error: no such file: {str(tmp_path / 'nope.csv')!r}\n"

@@ -121,7 +121,9 @@ def test_ctrl_c_interrupts_a_long_run_quickly(tmp_path):
         print("finished", flush=True)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # cwd outside the source tree, so that the installed package is imported.
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     sent = time.perf_counter()
