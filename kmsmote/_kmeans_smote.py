@@ -779,8 +779,12 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 threshold = (y.shape[0] - n_class + 1) / (n_class + 1)
             else:
                 threshold = n_samples / total_to_generate / 2
-        order = np.argsort(labels, kind="stable")
-        bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+        # Rows grouped by cluster, in row order inside each cluster; 16-bit
+        # keys let NumPy use its radix sort.
+        keys = labels.astype(np.uint16) if n_clusters <= 65536 else labels
+        order = np.argsort(keys, kind="stable")
+        bounds = np.zeros(n_clusters + 1, dtype=np.int64)
+        np.cumsum(np.bincount(labels, minlength=n_clusters), out=bounds[1:])
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
         clusters = []
         for c in range(n_clusters):
@@ -994,7 +998,8 @@ class _Data:
         self.weight_dtype = np.float32 if work.dtype == np.float32 else np.float64
         self.exponent = 0
         if values.size:
-            peak = float(np.max(np.abs(values)))
+            # Two reductions instead of np.abs(values): no temporary copy.
+            peak = max(float(values.max()), -float(values.min()))
             if peak > 0:
                 e = math.frexp(peak)[1]
                 if abs(e) > _SCALE_LIMIT:
