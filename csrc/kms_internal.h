@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kms_common.h"
 #include "kms_dist.h"
@@ -61,11 +62,33 @@ static inline int kms__threads(const kms_ctx *ctx, kms_idx n_units)
     return nt;
 }
 
+/* Wall-clock time between two interrupt polls at most (seconds), whatever
+ * the work estimate says: the estimate counts arithmetic only, not the
+ * waits at barriers, which dominate when the CPUs are shared.  Overridable
+ * at compile time (the C tests disable it to count polls exactly). */
+#ifndef KMS_POLL_SECONDS
+#define KMS_POLL_SECONDS 0.02
+#endif
+
+/* Monotonic seconds (C11 timespec_get where POSIX clocks are missing). */
+static inline double kms__now(void)
+{
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+    timespec_get(&ts, TIME_UTC);
+#endif
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Interrupt polling.  Called from the calling thread only (outside parallel
- * regions or from OpenMP thread 0, which is the encountering thread). */
+ * regions or from OpenMP thread 0, which is the encountering thread), at
+ * chunk boundaries. */
 typedef struct kms__poller {
     const kms_ctx *ctx;
     int64_t work;
+    double last; /* kms__now() at the last poll */
 } kms__poller;
 
 static inline kms__poller kms__poller_init(const kms_ctx *ctx)
@@ -73,21 +96,25 @@ static inline kms__poller kms__poller_init(const kms_ctx *ctx)
     kms__poller p;
     p.ctx = ctx;
     p.work = 0;
+    p.last = (ctx != NULL && ctx->interrupted != NULL) ? kms__now() : 0.0;
     return p;
 }
 
-/* Account for `work` units done; poll when the budget is exhausted.
- * Returns non-zero if the callback asked to stop. */
+/* Account for `work` units done; poll when the budget is exhausted or
+ * KMS_POLL_SECONDS have passed since the last poll.  Returns non-zero if
+ * the callback asked to stop. */
 static inline int kms__poll(kms__poller *p, int64_t work)
 {
     if (p->ctx == NULL || p->ctx->interrupted == NULL) {
         return 0;
     }
     p->work += work;
-    if (p->work < KMS_POLL_WORK) {
+    const double now = kms__now();
+    if (p->work < KMS_POLL_WORK && now - p->last < KMS_POLL_SECONDS) {
         return 0;
     }
     p->work = 0;
+    p->last = now;
     return p->ctx->interrupted(p->ctx->interrupt_data) != 0;
 }
 

@@ -33,10 +33,6 @@
  * chunks; at least one chunk per thread is kept. */
 #define KMS_CSR_SLOT_BYTES ((size_t)16 << 20)
 
-/* Chunks of new rows per parallel wave of the generation (interrupt polls
- * come between waves). */
-#define KMS_CSR_GEN_WAVE ((kms_idx)64)
-
 /* Most super-blocks (of KMS_KNN_SUPER row blocks) per neighbour work unit:
  * one sorted column block serves all of them.  Changes no result. */
 #define KMS_CSR_KNN_GROUP 4

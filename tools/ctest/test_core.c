@@ -14,7 +14,10 @@
  *
  * -ffp-contract=off is required: the references reproduce the kernels'
  * rounding bit for bit, which a fused multiply-add would change.  A small
- * KMS_POLL_WORK makes every interrupt-polling site fire on small inputs.
+ * KMS_POLL_WORK makes every interrupt-polling site fire on small inputs;
+ * -DKMS_POLL_SECONDS=1e9 in addition (no time-based polls) makes the
+ * number of polls of a 1-thread run exact, which the interrupt tests then
+ * check strictly.
  *
  * Usage: test_core [--quick]   (--quick: smaller sizes, for valgrind)
  * Exit status 0 if every check passed, 1 otherwise.
@@ -246,9 +249,11 @@ int main(int argc, char **argv)
         }
     }
     const char *simd = getenv("KMSMOTE_SIMD");
-    printf("test_core: %s, OpenMP %s, SIMD %s, KMS_POLL_WORK %lld\n",
+    printf("test_core: %s, OpenMP %s, SIMD %s, KMS_POLL_WORK %lld, "
+           "KMS_POLL_SECONDS %g\n",
            g_quick ? "quick" : "full", kms_openmp_enabled() ? "on" : "off",
-           simd != NULL ? simd : "auto", (long long)KMS_POLL_WORK);
+           simd != NULL ? simd : "auto", (long long)KMS_POLL_WORK,
+           (double)KMS_POLL_SECONDS);
 
     test_common();
     run_all_f64();
