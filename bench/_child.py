@@ -5,6 +5,7 @@ its own.  Usage: python bench/_child.py LIB DATA.npz PARAMS_JSON
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -40,6 +41,12 @@ def _clusterer(lib, params):
 
 def main():
     lib, data_path, params_json = sys.argv[1:4]
+    limit = os.environ.get("KMS_BENCH_MEM_LIMIT_GB")
+    if limit:
+        # An address-space cap turns an out-of-memory run into a MemoryError
+        # instead of a machine-wide OOM kill.
+        cap = int(float(limit) * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     params = json.loads(params_json)
     mode = params.pop("mode", "resample")
     threads = params.pop("threads", None)

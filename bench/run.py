@@ -77,6 +77,7 @@ def _classification(n, d=20, informative=10, weights=(0.9, 0.1), classes=2,
 def _run(lib, data_path, params, timeout):
     cmd = [sys.executable, os.path.join(HERE, "_child.py"), lib, data_path, json.dumps(params)]
     env = dict(os.environ)
+    env.setdefault("KMS_BENCH_MEM_LIMIT_GB", "18")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -188,8 +189,8 @@ def main(argv=None):
     for name in names:
         if name in wl:
             path, params = wl[name]
-            repeats = 1 if name in ("W2", "W4-float64", "S2") else args.repeats
-            libs = ("kmsmote",) if name == "W4-float64" else ("kmsmote", "imblearn")
+            repeats = 1 if name in ("W2", "S2") else args.repeats
+            libs = ("kmsmote", "imblearn")
             row = _summary(name, _pairs(path, params, repeats, args.timeout, libs=libs))
         elif name == "threads":
             path, params = wl["W1"]
