@@ -21,8 +21,12 @@
 #include "kms_internal.h"
 
 /* Upper bound on the memory of the per-chunk centre sums kept at once by
- * Lloyd (the chunks of one wave); at least one chunk per thread is kept. */
+ * Lloyd (the chunks of one wave); at least one chunk per thread is kept.
+ * Overridable at compile time (the C tests use 1: waves of one chunk per
+ * thread); no result depends on it. */
+#ifndef KMS_LLOYD_SLOT_BYTES
 #define KMS_LLOYD_SLOT_BYTES ((size_t)64 << 20)
+#endif
 
 /* Nearest centre for nr gathered rows (At, feature-major, squared norms
  * xx[round_up(nr, NC)]): best[r] (squared distance) and bestc[r] (centre

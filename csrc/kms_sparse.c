@@ -30,8 +30,12 @@
 #include "kms_knn_internal.h"
 
 /* Upper bound on the memory of the (cell, sum) slots of one wave of Lloyd
- * chunks; at least one chunk per thread is kept. */
+ * chunks; at least one chunk per thread is kept.
+ * Overridable at compile time (the C tests use 1: waves of one chunk per
+ * thread); no result depends on it. */
+#ifndef KMS_CSR_SLOT_BYTES
 #define KMS_CSR_SLOT_BYTES ((size_t)16 << 20)
+#endif
 
 /* Most super-blocks (of KMS_KNN_SUPER row blocks) per neighbour work unit:
  * one sorted column block serves all of them.  Changes no result. */

@@ -11,7 +11,12 @@
 #       that both distance-kernel variants are covered;
 #   (b) under valgrind memcheck (--error-exitcode=1 --leak-check=full) on a
 #       plain -O1 -g build, without OpenMP (no libgomp noise) and with it
-#       (--quick sizes).
+#       (--quick sizes; tools/ctest/valgrind-libgomp.supp hides the TLS of
+#       libgomp's pooled threads, which live until exit).
+#
+# The test builds poll for interrupts every 2048 units of work
+# (-DKMS_POLL_WORK) so that every polling site fires on small inputs; the
+# OpenMP builds also cut Lloyd's waves to one chunk per thread.
 #
 # Optionally (--python) it also builds the whole package with meson's
 # -Db_sanitize=address,undefined into a private venv and runs a subset of
@@ -145,7 +150,10 @@ echo "   $("$CC" --version | head -n 1); $(valgrind --version 2>/dev/null || ech
 if build asan "${san_flags[@]}" -DKMS_POLL_SECONDS=1e9; then
     run_asan "asan+ubsan (no OpenMP)" asan
 fi
-if build asan_omp "${san_flags[@]}" -fopenmp; then
+# (the OpenMP builds also make every Lloyd wave one chunk per thread, so
+# that the multi-wave merges run on small inputs)
+small_waves=(-DKMS_LLOYD_SLOT_BYTES=1 -DKMS_CSR_SLOT_BYTES=1)
+if build asan_omp "${san_flags[@]}" -fopenmp "${small_waves[@]}"; then
     OMP_NUM_THREADS=2 run_asan "asan+ubsan (OpenMP)" asan_omp
     KMSMOTE_SIMD=baseline OMP_NUM_THREADS=2 \
         run_asan "asan+ubsan (OpenMP, KMSMOTE_SIMD=baseline)" asan_omp --quick
@@ -156,7 +164,7 @@ if command -v valgrind >/dev/null 2>&1; then
     if build plain -O1 -g; then
         run_valgrind "valgrind (no OpenMP)" plain --quick
     fi
-    if build plain_omp -O1 -g -fopenmp; then
+    if build plain_omp -O1 -g -fopenmp "${small_waves[@]}"; then
         OMP_NUM_THREADS=2 run_valgrind "valgrind (OpenMP)" plain_omp --quick
     fi
 else
