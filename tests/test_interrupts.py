@@ -10,6 +10,7 @@ process (the KeyboardInterrupt of Ctrl-C).  bench/interrupt.py measures
 the latency of a whole fit_resample on 3,000,000 rows.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -109,12 +110,25 @@ def test_signal_stops_the_kernel_quickly(kernel, n_threads, dense, csr):
     assert latency < LIMIT, f"{kernel}: {latency * 1000:.0f} ms from the signal to the exception"
 
 
+def _os_threads():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux
+        return None
+
+
 def test_kernels_work_after_an_interrupt(dense, csr):
     small = np.ascontiguousarray(dense[:5000])
     before = _kmeans.kmeans_plusplus(small, 8, 3, 7, 2)
     knn_before = _sparse.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
     _interrupt_after(lambda: _kmeans.kmeans_plusplus(dense, 400, 5, 1, 2))
-    _interrupt_after(lambda: _sparse.csr_knn_sparsity(csr, np.arange(30_000), 5, 2))
+    threads = _os_threads()
+    for _ in range(3):
+        _interrupt_after(lambda: _sparse.csr_knn_sparsity(csr, np.arange(30_000), 5, 2))
+        _interrupt_after(lambda: _kmeans.lloyd(dense, dense[:300], 10_000, -1.0, 2))
+    # Interrupted parallel regions end normally: OpenMP's thread pool does
+    # not grow.
+    assert _os_threads() == threads
     np.testing.assert_array_equal(_kmeans.kmeans_plusplus(small, 8, 3, 7, 2), before)
     nn, pair_sum = _sparse.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
     np.testing.assert_array_equal(nn, knn_before[0])
