@@ -35,8 +35,10 @@ typedef enum kms_status {
 } kms_status;
 
 /* Optional callback polled at chunk boundaries of long loops, from the
- * calling thread only.  Returns non-zero to ask the kernel to stop with
- * KMS_ERR_INTERRUPTED. */
+ * calling thread only (OpenMP thread 0 inside parallel regions), about
+ * every 20 ms of wall time while the kernel runs.  Returns non-zero to ask
+ * the kernel to stop with KMS_ERR_INTERRUPTED; the kernel then polls no
+ * more, frees its scratch and returns (outputs partly written). */
 typedef int (*kms_interrupt_fn)(void *data);
 
 /* Fortran-convention BLAS gemm, as exported by reference BLAS, OpenBLAS and
