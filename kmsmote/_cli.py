@@ -11,7 +11,6 @@ that cannot be read, a missing column, non-numeric features, a bad option);
 
 import argparse
 import csv
-import functools
 import importlib.util
 import json
 import math
@@ -303,9 +302,8 @@ def _write_table(table, path, fmt, sep):
 
 # ---------------------------------------------------------------------------
 # Progress: one line on stderr, redrawn by a thread, only on a terminal.
-# The estimator has no hooks; the phases are what can be seen from outside:
-# reading, clustering (the clusterer is ours, see _Observed), then the
-# neighbour search and generation together, then writing.
+# Phases: reading, then the estimator's own (clustering, neighbours,
+# generation, reported through its _phase_callback), then writing.
 
 
 class _Progress:
@@ -359,30 +357,6 @@ class _Progress:
             if self._drawn:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
-
-
-_phase_hook = None
-
-
-@functools.cache
-def _observed(base):
-    """A subclass of clusterer ``base`` that reports the clustering phase.
-
-    It takes ``base``'s parameters, so that ``clone`` and ``get_params`` work
-    and the clustering is exactly ``base``'s.
-    """
-
-    class Observed(base):
-        def fit_predict(self, X, y=None, **kwargs):
-            if _phase_hook is not None:
-                _phase_hook("clustering")
-            labels = super().fit_predict(X, y, **kwargs)
-            if _phase_hook is not None:
-                _phase_hook("neighbours and generation")
-            return labels
-
-    Observed.__name__ = Observed.__qualname__ = base.__name__
-    return Observed
 
 
 # ---------------------------------------------------------------------------
@@ -476,10 +450,8 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
     """
     import numpy as np
 
-    from ._kmeans_estimator import KMeans
     from ._kmeans_smote import KMeansSMOTE
 
-    global _phase_hook
     columns = list(table.columns)
     if target not in columns:
         shown = ", ".join(repr(c) for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -531,17 +503,14 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
     if clusterer == "minibatch":
         from sklearn.cluster import MiniBatchKMeans
 
-        base = MiniBatchKMeans(n_clusters=n_clusters, random_state=params["random_state"])
-        params["kmeans_estimator"] = _observed(MiniBatchKMeans)(**base.get_params())
+        params["kmeans_estimator"] = MiniBatchKMeans(
+            n_clusters=n_clusters, random_state=params["random_state"])
     else:
-        # Exactly what KMeansSMOTE builds for kmeans_estimator=n_clusters.
-        params["kmeans_estimator"] = _observed(KMeans)(
-            n_clusters=n_clusters, random_state=params["random_state"], n_jobs=params["n_jobs"],
-        )
+        params["kmeans_estimator"] = n_clusters
     sampler = KMeansSMOTE(**params)
 
     progress = progress or _Progress(None, False)
-    _phase_hook = progress.phase
+    sampler._phase_callback = progress.phase
     try:
         progress.phase("resampling")
         start = time.perf_counter()
@@ -555,7 +524,7 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
     except (ValueError, TypeError) as exc:
         raise CLIError(_one_line(exc)) from None
     finally:
-        _phase_hook = None
+        sampler._phase_callback = None
 
     n, n_new = len(table), X_res.shape[0] - len(table)
     if _is_pandas(table):
@@ -662,8 +631,7 @@ def _estimator_params(args):
 
 def _seed_or_draw(args):
     if args.random_state is None:
-        # The clustering must be seeded to be observed without changing it
-        # (see _observed); a drawn seed is also one the user can repeat.
+        # A drawn seed, printed, is one the user can repeat.
         seed = args.random_state = int.from_bytes(os.urandom(4), "little") >> 1
         return f"random_state={seed} (drawn; --random-state {seed} repeats this run)"
     return f"random_state={args.random_state}"

@@ -932,9 +932,11 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 continue
             if labels is None or self._refit_per_class():
                 own = isinstance(self.kmeans_estimator_, KMeans)
+                self._report_phase("clustering")
                 labels = self._cluster_labels(X, data.for_clustering() if own else X)
             class_data = data if class_matrix is None else _Data(
                 class_matrix(class_label), n_threads)
+            self._report_phase("neighbours")
             records, kept = self._plan_class(
                 class_label, n_samples, total, class_data, y, labels, rng_source
             )
@@ -953,7 +955,16 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                for label, kept, _ in plans for kc in kept]
         )
         # Interpolation reads only the columns that every matrix shares.
+        self._report_phase("generation")
         return data.resample(kept_all), y_res, kept_all
+
+    def _report_phase(self, name):
+        # A progress display (the command line's) may set _phase_callback on
+        # an instance to follow the phases; it is not a parameter and does
+        # not change the result.
+        callback = getattr(self, "_phase_callback", None)
+        if callback is not None:
+            callback(name)
 
 
 # ---------------------------------------------------------------------------

@@ -381,7 +381,7 @@ def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
                         progress=progress)
     progress.close()
     assert [n for n, _ in progress.timings] == [
-        "resampling", "clustering", "neighbours and generation"]
+        "resampling", "clustering", "neighbours", "generation"]
     assert progress.stream.getvalue() == ""
     # Through main, a non-terminal stderr gets nothing on success.
     code, _, err = resample(csv_file, tmp_path / "o.csv")
