@@ -2,7 +2,6 @@
 
 import numbers
 
-import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors

@@ -6,7 +6,6 @@ properties every result must have (counts, originals first and unchanged,
 finite values, dtype).
 """
 
-import mmap
 from collections import Counter
 
 import numpy as np
