@@ -8,8 +8,10 @@ neighbour searches or in the generation of the synthetic rows.
 1. A dry run (child process) times the phases: every kernel call is
    wrapped to log its start and end (time.monotonic is system-wide, so the
    parent can compare it with its own clock).
-2. For each chosen delay, a fresh child starts fit_resample, the parent
-   sends SIGINT after the delay and the child reports when the
+2. For each target, a fresh child starts fit_resample and the parent sends
+   SIGINT at a chosen time into a chosen kernel call (the child announces
+   when that call starts, so that the target stays in its phase however
+   the speed of the machine varies); the child reports when the
    KeyboardInterrupt reached it.  The phase (and kernel) running at the
    signal is read from the child's call log.
 3. After the interrupt, each child checks that it is still healthy: no
@@ -71,26 +73,42 @@ def load_data(n_rows):
 # -- child ------------------------------------------------------------------
 
 
-def _instrument(log):
-    """Wrap the kernels so that every call appends (name, start, end)."""
+def _instrument(log, anchor=None):
+    """Wrap the kernels so that every call appends (name, start, end) to
+    log.  anchor = (name, index, edge): when call number `index` of kernel
+    `name` starts (edge "enter") or returns ("exit"), print "AIM <time>" so
+    that the parent can time its signal from there."""
     import kmsmote._generate
     import kmsmote._kmeans
     import kmsmote._neighbors
 
     mods = {"_kmeans": kmsmote._kmeans, "_neighbors": kmsmote._neighbors,
             "_generate": kmsmote._generate}
+    count = dict.fromkeys(PHASE_OF, 0)
+
+    def announce():
+        sys.stdout.write(f"AIM {time.monotonic()!r}\n")
+        sys.stdout.flush()
+
     for full in PHASE_OF:
         mod_name, fn_name = full.split(".")
         mod = mods[mod_name]
         fn = getattr(mod, fn_name)
 
         def wrapped(*args, _fn=fn, _name=full, **kwargs):
+            index = count[_name]
+            count[_name] += 1
+            hit = anchor is not None and anchor[:2] == (_name, index)
             entry = [_name, time.monotonic(), None]
             log.append(entry)
+            if hit and anchor[2] == "enter":
+                announce()
             try:
                 return _fn(*args, **kwargs)
             finally:
                 entry[2] = time.monotonic()
+                if hit and anchor[2] == "exit":
+                    announce()
 
         setattr(mod, fn_name, wrapped)
 
@@ -111,12 +129,16 @@ def _os_threads():
     return len(os.listdir("/proc/self/task"))
 
 
-def child(mode, n_rows, n_jobs):
+def child(mode, n_rows, n_jobs, aim):
     import kmsmote
 
     X, y = load_data(n_rows)
     log = []
-    _instrument(log)
+    anchor = None
+    if aim:
+        name, index, edge = aim.split(":")
+        anchor = (name, int(index), edge)
+    _instrument(log, anchor)
 
     def make():
         return kmsmote.KMeansSMOTE(kmeans_estimator=20, cluster_balance_threshold=0.0,
@@ -164,11 +186,20 @@ def child(mode, n_rows, n_jobs):
 # -- parent -----------------------------------------------------------------
 
 
-def spawn(mode, args):
+def spawn(mode, args, aim=""):
     cmd = [sys.executable, __file__, "--child", mode, "--rows", str(args.rows)]
     if args.n_jobs is not None:
         cmd += ["--n-jobs", str(args.n_jobs)]
+    if aim:
+        cmd += ["--aim", aim]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+
+def wait_aim(proc):
+    for line in proc.stdout:
+        if line.startswith("AIM "):
+            return float(line.split()[1])
+    raise RuntimeError(f"child exited before its anchor, status {proc.wait()}")
 
 
 def wait_ready(proc):
@@ -218,29 +249,48 @@ def where(calls, t):
 
 
 def auto_targets(calls, spans):
-    """(delay, aim) pairs: inside the input checks, the middle of every
-    clustering kernel call, across the neighbour searches, in the Python
-    planning between neighbours and generation, and in the generation."""
-    targets = []
-    first = min(a for _, a, _ in calls)
-    targets.append((0.5 * first, "input checks"))
+    """(anchor, offset, aimed-at label) triples.  The anchor is a kernel call
+    ("name:index:enter" or ":exit"; "" for the start of fit_resample) and
+    the offset the time after it, both read from the dry run, so that run
+    to run speed changes do not move the signal to another phase.  Points:
+    the input checks, the middle of every clustering kernel call, four
+    points across the neighbour searches, the Python planning between
+    neighbours and generation, the middle of the longest generate call and
+    30% into the generation."""
+    index, numbered = {}, []
     for name, a, b in calls:
+        numbered.append((name, index.get(name, 0), a, b))
+        index[name] = index.get(name, 0) + 1
+
+    def inside(t, phase, label):
+        """Anchor on the call of `phase` running at time t (or the next)."""
+        for name, i, a, b in numbered:
+            if PHASE_OF[name] == phase and b > t:
+                return (f"{name}:{i}:enter", max(0.0, t - a), label)
+        return None
+
+    targets = [("", 0.5 * min(a for _, _, a, _ in numbered), "input checks")]
+    for name, i, a, b in numbered:
         if PHASE_OF[name] == "clustering" and b - a > 0.02:
-            targets.append(((a + b) / 2, name.split(".")[1]))
+            targets.append((f"{name}:{i}:enter", 0.5 * (b - a), name.split(".")[1]))
     if "neighbours" in spans:
         a, b = spans["neighbours"]
-        targets += [(a + f * (b - a), "neighbours") for f in (0.05, 0.35, 0.65, 0.95)]
-    if "neighbours" in spans and "generation" in spans:
-        a, b = spans["neighbours"][1], spans["generation"][0]
-        if b - a > 0.05:
-            targets.append(((a + b) / 2, "planning"))
+        targets += [inside(a + f * (b - a), "neighbours", "neighbours")
+                    for f in (0.05, 0.35, 0.65, 0.95)]
+        last = [(name, i, ca, cb) for name, i, ca, cb in numbered
+                if PHASE_OF[name] == "neighbours"][-1]
+        if "generation" in spans:
+            gap = spans["generation"][0] - last[3]
+            if gap > 0.05:
+                targets.append((f"{last[0]}:{last[1]}:exit", 0.5 * gap, "planning"))
     if "generation" in spans:
-        gen = [(b - a, a, b) for name, a, b in calls if PHASE_OF[name] == "generation"]
-        _, a, b = max(gen)
-        targets.append(((a + b) / 2, "generate"))
+        gen = [(b - a, name, i) for name, i, a, b in numbered
+               if PHASE_OF[name] == "generation"]
+        dur, name, i = max(gen)
+        targets.append((f"{name}:{i}:enter", 0.5 * dur, "generate"))
         a, b = spans["generation"]
-        targets.append((a + 0.3 * (b - a), "generation"))
-    return sorted(targets)
+        targets.append(inside(a + 0.3 * (b - a), "generation", "generation"))
+    return [t for t in targets if t is not None]
 
 
 def main(argv=None):
@@ -256,10 +306,11 @@ def main(argv=None):
                     help="busy-loop processes to run meanwhile (a shared machine: "
                          "the kernels' threads then compete for the CPUs)")
     ap.add_argument("--child", choices=["dry", "run"], help=argparse.SUPPRESS)
+    ap.add_argument("--aim", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:
-        child(args.child, args.rows, args.n_jobs)
+        child(args.child, args.rows, args.n_jobs, args.aim)
         return 0
 
     print(f"data: {args.rows} x 20 (cached in {DATA.relative_to(HERE.parent)})", flush=True)
@@ -299,21 +350,23 @@ def measure(args):
     if args.delays == "auto":
         targets = auto_targets(dry["calls"], spans)
     else:
-        targets = [(float(s), "?") for s in args.delays.split(",")]
+        targets = [("", float(s), "?") for s in args.delays.split(",")]
 
     rows = []
     hit = set()
     failed = False
-    for delay, target in targets:
-        proc = spawn("run", args)
-        t_ready = wait_ready(proc)
+    for anchor, offset, target in targets:
+        proc = spawn("run", args, anchor)
         # The child starts fit_resample right after READY.
-        now = time.monotonic()
-        time.sleep(max(0.0, t_ready + delay - now))
+        t_anchor = wait_ready(proc)
+        if anchor:
+            t_anchor = wait_aim(proc)
+        time.sleep(max(0.0, t_anchor + offset - time.monotonic()))
         t_sig = time.monotonic()
         proc.send_signal(signal.SIGINT)
         res = read_result(proc, timeout=3600)
         t_sig_rel = t_sig - res["t_start"]
+        delay = t_sig_rel
         phase, kernel = where(res["calls"], t_sig_rel)
         ok_second = res["second_fit"] == dry["second_fit"]
         healthy = ok_second and res["py_threads"] == 1
