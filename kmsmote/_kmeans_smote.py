@@ -1052,7 +1052,12 @@ class _Data:
         X, work = self.X, self.work
         n, d = X.shape
         out = np.empty((n + n_new, d), dtype=X.dtype)
-        out[:n] = X
+        # Copied in slices: one copy into fresh memory can take a second
+        # (first-touch page faults), and Python checks for Ctrl-C between
+        # slices.
+        step = max(1, (64 << 20) // max(1, d * out.itemsize))
+        for start in range(0, n, step):
+            out[start:start + step] = X[start:start + step]
         if work.dtype == X.dtype:
             synth, offset = out, n
         else:
