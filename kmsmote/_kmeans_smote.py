@@ -1057,7 +1057,8 @@ class _Data:
         # slices.
         step = max(1, (64 << 20) // max(1, d * out.itemsize))
         for start in range(0, n, step):
-            out[start:start + step] = X[start:start + step]
+            stop = min(start + step, n)
+            out[start:stop] = X[start:stop]
         if work.dtype == X.dtype:
             synth, offset = out, n
         else:
