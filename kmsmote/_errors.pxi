@@ -133,3 +133,36 @@ cdef int _kms_check(int status, _KmsSignal *sig, str func,
         f"{func}: unexpected status {status} from the C core: "
         f"{kms_status_message(status).decode()}"
     )
+
+
+def _kms_kmeanspp_args(str func, n_clusters, n_local_trials, seed, Py_ssize_t n):
+    """Checked (n_clusters, n_local_trials, seed) for a k-means++ wrapper."""
+    import math as _math
+
+    n_clusters = _kms_operator.index(n_clusters)
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"{func}: n_clusters={n_clusters} must be in "
+                         f"[1, n_samples={n}]")
+    if n_local_trials is None:
+        n_local_trials = 2 + int(_math.log(n_clusters))
+    n_local_trials = _kms_operator.index(n_local_trials)
+    if n_local_trials < 1:
+        raise ValueError(f"{func}: n_local_trials={n_local_trials} must be >= 1")
+    seed = _kms_operator.index(seed)
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"{func}: seed={seed} must be in [0, 2**64)")
+    return n_clusters, n_local_trials, seed
+
+
+def _kms_lloyd_args(str func, Py_ssize_t k, Py_ssize_t n, max_iter, tol):
+    """Checked (max_iter, tol) for a Lloyd wrapper with k centres on n rows."""
+    if not 1 <= k <= n:
+        raise ValueError(f"{func}: n_clusters={k} (rows of centers) must be in "
+                         f"[1, n_samples={n}]")
+    max_iter = _kms_operator.index(max_iter)
+    if not 0 <= max_iter <= 2 ** 31 - 1:
+        raise ValueError(f"{func}: max_iter={max_iter} must be a non-negative int")
+    tol = float(tol)
+    if tol != tol or tol in (float("inf"), float("-inf")):
+        raise ValueError(f"{func}: tol={tol!r} must be finite")
+    return max_iter, tol

@@ -5,13 +5,10 @@ float64 2-D array (read-only arrays are accepted); centres have X's dtype.
 Arguments are validated here, the C kernel runs without the GIL.
 """
 
-import math
-import operator
 
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
 
 from kmsmote._kms cimport (
@@ -57,19 +54,8 @@ def kmeans_plusplus(const floating[:, ::1] X, n_clusters, n_local_trials,
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
     _check_X(X, "kmeans_plusplus")
     cdef int nt = _kms_threads(n_threads)
-    n_clusters = operator.index(n_clusters)
-    if not 1 <= n_clusters <= n:
-        raise ValueError(f"kmeans_plusplus: n_clusters={n_clusters} must be in "
-                         f"[1, n_samples={n}]")
-    if n_local_trials is None:
-        n_local_trials = 2 + int(math.log(n_clusters))
-    n_local_trials = operator.index(n_local_trials)
-    if n_local_trials < 1:
-        raise ValueError(f"kmeans_plusplus: n_local_trials={n_local_trials} "
-                         f"must be >= 1")
-    seed = operator.index(seed)
-    if not 0 <= seed < 2 ** 64:
-        raise ValueError(f"kmeans_plusplus: seed={seed} must be in [0, 2**64)")
+    n_clusters, n_local_trials, seed = _kms_kmeanspp_args(
+        "kmeans_plusplus", n_clusters, n_local_trials, seed, n)
 
     dtype = np.float32 if floating is float else np.float64
     centers = np.empty((n_clusters, d), dtype=dtype)
@@ -122,15 +108,8 @@ def lloyd(const floating[:, ::1] X, const floating[:, ::1] centers, max_iter,
     if centers.shape[1] != d:
         raise ValueError(f"lloyd: centers has {centers.shape[1]} features, "
                          f"X has {d}")
-    if not 1 <= k <= n:
-        raise ValueError(f"lloyd: n_clusters={k} (rows of centers) must be in "
-                         f"[1, n_samples={n}]")
-    max_iter = operator.index(max_iter)
-    if not 0 <= max_iter <= 2 ** 31 - 1:
-        raise ValueError(f"lloyd: max_iter={max_iter} must be a non-negative int")
+    max_iter, tol = _kms_lloyd_args("lloyd", k, n, max_iter, tol)
     cdef double c_tol = tol
-    if not isfinite(c_tol):
-        raise ValueError(f"lloyd: tol={tol!r} must be finite")
 
     dtype = np.float32 if floating is float else np.float64
     centers_out = np.array(centers, dtype=dtype, copy=True, order="C")

@@ -13,14 +13,12 @@ Every function gives exactly (bit for bit) what its dense counterpart in
 ``_kmeans``, ``_neighbors`` and ``_generate`` gives on ``X.toarray()``.
 """
 
-import math
 import operator
 
 import numpy as np
 from scipy import sparse as _sp
 
 from cython cimport floating
-from libc.math cimport isfinite
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.string cimport memmove
 
@@ -287,19 +285,8 @@ def csr_kmeans_plusplus(X, n_clusters, n_local_trials, seed, n_threads):
         raise ValueError(f"csr_kmeans_plusplus: X must have at least one feature, "
                          f"got shape ({n}, {d})")
     cdef int nt = _kms_threads(n_threads)
-    n_clusters = operator.index(n_clusters)
-    if not 1 <= n_clusters <= n:
-        raise ValueError(f"csr_kmeans_plusplus: n_clusters={n_clusters} must be in "
-                         f"[1, n_samples={n}]")
-    if n_local_trials is None:
-        n_local_trials = 2 + int(math.log(n_clusters))
-    n_local_trials = operator.index(n_local_trials)
-    if n_local_trials < 1:
-        raise ValueError(f"csr_kmeans_plusplus: n_local_trials={n_local_trials} "
-                         f"must be >= 1")
-    seed = operator.index(seed)
-    if not 0 <= seed < 2 ** 64:
-        raise ValueError(f"csr_kmeans_plusplus: seed={seed} must be in [0, 2**64)")
+    n_clusters, n_local_trials, seed = _kms_kmeanspp_args(
+        "csr_kmeans_plusplus", n_clusters, n_local_trials, seed, n)
     centers = np.empty((n_clusters, d), dtype=data.dtype)
     _kmeanspp_kernel(data, indices, indptr, n, d, centers, n_clusters,
                      n_local_trials, seed, nt)
@@ -364,15 +351,8 @@ def csr_lloyd(X, centers, max_iter, tol, n_threads):
     cdef int nt = _kms_threads(n_threads)
     c = _centers_array(centers, data, d, "csr_lloyd")
     k = c.shape[0]
-    if not 1 <= k <= n:
-        raise ValueError(f"csr_lloyd: n_clusters={k} (rows of centers) must be in "
-                         f"[1, n_samples={n}]")
-    max_iter = operator.index(max_iter)
-    if not 0 <= max_iter <= 2 ** 31 - 1:
-        raise ValueError(f"csr_lloyd: max_iter={max_iter} must be a non-negative int")
+    max_iter, tol = _kms_lloyd_args("csr_lloyd", k, n, max_iter, tol)
     cdef double c_tol = tol
-    if not isfinite(c_tol):
-        raise ValueError(f"csr_lloyd: tol={tol!r} must be finite")
     centers_out = np.array(c, dtype=data.dtype, copy=True, order="C")
     labels = np.empty(n, dtype=np.int64)
     inertia, n_iter = _lloyd_kernel(data, indices, indptr, n, d, centers_out,
