@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from . import _generate, _neighbors
+from ._categorical import _CategoricalMixin
 from ._kmeans_estimator import KMeans
 from ._sampling_strategy import check_sampling_strategy, check_target_type
 from ._threading import resolve_n_threads
@@ -148,7 +149,7 @@ def _check_y_finite(y):
 # ---------------------------------------------------------------------------
 
 
-class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
+class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
     """Over-sample with SMOTE inside k-means clusters (compiled).
 
     A drop-in replacement for ``imblearn.over_sampling.KMeansSMOTE``: same
@@ -244,16 +245,22 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         Columns to treat as categorical, as in imbalanced-learn's
         ``SMOTENC``: indices, a boolean mask, column names (DataFrame input),
         or ``"auto"`` for the category, object and string columns of a
-        DataFrame.  Clustering and neighbour distances see those columns
-        one-hot encoded with the value ``median_std / sqrt(2)``, so that a
-        mismatch adds one median standard deviation of the continuous
-        features (over the whole data set for clustering, over the class for
-        its neighbours); a synthetic sample takes, per categorical feature,
-        the most frequent category among the base sample's neighbours (ties
-        broken at random as ``SMOTENC`` does) and the interpolated continuous
-        values.  Categories come back with their original values and
-        dtypes.  Dense input only.  With one cluster and a binary target the
-        result equals ``SMOTENC``'s for the same int ``random_state``.
+        DataFrame.  An element that is itself a list names the one-hot
+        columns of one categorical feature (each row holds a single 1 among
+        them, or none for a dropped category): the form to use when the
+        categories arrive one-hot encoded, as in a sparse matrix.  Clustering
+        and neighbour distances see the categories one-hot encoded with the
+        value ``median_std / sqrt(2)``, so that a mismatch adds one median
+        standard deviation of the continuous features (over the whole data
+        set for clustering, over the class for its neighbours); a synthetic
+        sample takes, per categorical feature, the most frequent category
+        among the base sample's neighbours (ties broken at random as
+        ``SMOTENC`` does) and the interpolated continuous values.  Categories
+        come back with their original values and dtypes; one-hot groups come
+        back one-hot.  Dense, DataFrame and sparse input (a sparse matrix
+        holds numeric category codes, or one-hot groups).  With one cluster
+        and a binary target the result equals ``SMOTENC``'s for the same int
+        ``random_state``.
 
     Attributes
     ----------
@@ -279,9 +286,11 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         SMOTE by ``no_cluster_policy="smote"``) or ``"relax-smote"`` (the
         ``"relax"`` policy found no cluster with enough class samples).
     categorical_features_, continuous_features_ : ndarray of int
-        Column indices of each kind (with ``categorical_features`` only).
+        Column indices of each kind (with ``categorical_features`` only;
+        every column of a one-hot group is categorical).
     categories_ : list of ndarray
-        Categories of each categorical feature, sorted (idem).
+        Categories of each categorical feature, sorted (idem); for a one-hot
+        group, the column holding the 1 (``-1``: none).
     median_std_ : dict
         Per class to over-sample, median standard deviation of its
         continuous features (idem).
@@ -394,191 +403,6 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                 "(X.astype(float)) to treat the values as 0/1."
             )
         return X, y, one_vs_all
-
-    # -- categorical features (SMOTE-NC) --------------------------------------
-
-    def _check_X_y_nc(self, X, y):
-        if sparse.issparse(X):
-            raise ValueError(
-                "categorical_features is not supported with sparse X: pass a "
-                "dense array or a DataFrame, or one-hot encode the categorical "
-                "columns yourself and leave categorical_features=None."
-            )
-        y, one_vs_all = check_target_type(y)
-        # dtype=None keeps strings and mixed columns (as an object array);
-        # NaN is still refused.
-        Xv, y = validate_data(self, X=X, y=y, reset=True, dtype=None, accept_sparse=False)
-        return Xv, y, one_vs_all
-
-    def _categorical_indices(self, X, n_features):
-        spec = self.categorical_features
-        columns = getattr(X, "columns", None)
-        if isinstance(spec, str):  # "auto"
-            if columns is None:
-                raise ValueError(
-                    "categorical_features='auto' needs a pandas DataFrame (it picks "
-                    f"the category, object and string columns); got {type(X).__name__}. "
-                    "Pass the column indices or a boolean mask instead."
-                )
-            import pandas as pd
-
-            mask = np.array([
-                isinstance(dtype, pd.CategoricalDtype) or dtype == object
-                or pd.api.types.is_string_dtype(dtype)
-                for dtype in X.dtypes
-            ], dtype=bool)
-            indices = np.flatnonzero(mask)
-        else:
-            spec = np.asarray(spec)
-            if spec.size == 0:
-                spec = spec.astype(np.int64)
-            if spec.dtype == bool:
-                if spec.shape != (n_features,):
-                    raise ValueError(
-                        f"categorical_features: a boolean mask needs {n_features} "
-                        f"entries (one per feature); got shape {spec.shape}."
-                    )
-                indices = np.flatnonzero(spec)
-            elif spec.dtype.kind in "iu":
-                indices = spec.astype(np.int64).ravel()
-                if indices.size and (indices.min() < 0 or indices.max() >= n_features):
-                    raise ValueError(
-                        f"categorical_features: indices must be in [0, {n_features}); "
-                        f"got {indices.tolist()}."
-                    )
-                indices = np.unique(indices)
-            elif spec.dtype.kind in "UO":
-                if columns is None:
-                    raise ValueError(
-                        "categorical_features: column names need a pandas DataFrame; "
-                        f"got {type(X).__name__}. Pass column indices instead."
-                    )
-                names = [str(c) for c in columns]
-                missing = [str(v) for v in spec.ravel() if str(v) not in names]
-                if missing:
-                    raise ValueError(
-                        f"categorical_features: no column named {missing} in X "
-                        f"(columns: {names})."
-                    )
-                indices = np.unique([names.index(str(v)) for v in spec.ravel()])
-            else:
-                raise ValueError(
-                    "categorical_features must be 'auto', indices, a boolean mask or "
-                    f"column names; got an array of dtype {spec.dtype}."
-                )
-        if indices.size == 0:
-            raise ValueError(
-                "categorical_features selects no column: nothing to treat as "
-                "categorical. Leave categorical_features=None for numeric data."
-            )
-        if indices.size == n_features:
-            raise ValueError(
-                "categorical_features selects every column: SMOTE-NC needs at "
-                "least one continuous feature to interpolate (imbalanced-learn's "
-                "SMOTEN handles purely categorical data)."
-            )
-        return indices
-
-    def _fit_resample_nc(self, X, y):
-        """SMOTE-NC inside the clusters: one-hot categorical columns scaled by
-        the median standard deviation of the continuous ones; new samples take
-        the most frequent category among the base sample's neighbours."""
-        from sklearn.preprocessing import OrdinalEncoder
-
-        formatter = OutputFormatter(X, y)
-        Xv, y, one_vs_all = self._check_X_y_nc(X, y)
-        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
-        n, d = Xv.shape
-        cat = self._categorical_indices(X, d)
-        cont = np.setdiff1d(np.arange(d), cat)
-        self.categorical_features_, self.continuous_features_ = cat, cont
-        try:
-            X_cont = np.asarray(Xv[:, cont])
-            if X_cont.dtype not in (np.float32, np.float64):
-                X_cont = X_cont.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"categorical_features: the continuous columns {cont.tolist()} must "
-                f"be numeric ({exc}). Add the non-numeric columns to "
-                "categorical_features."
-            ) from exc
-        if not np.all(np.isfinite(X_cont)):
-            raise ValueError("Input X contains infinity or NaN in a continuous column.")
-        encoder = OrdinalEncoder(dtype=np.int64)
-        codes = encoder.fit_transform(Xv[:, cat])
-        self.categories_ = encoder.categories_
-        sizes = np.array([c.size for c in encoder.categories_])
-        offsets = len(cont) + np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        onehot_cols = offsets[None, :] + codes
-
-        def encoded(scale):
-            out = np.zeros((n, len(cont) + int(sizes.sum())), dtype=X_cont.dtype)
-            out[:, :len(cont)] = X_cont
-            # A categorical mismatch adds scale**2 twice: sqrt(2) keeps one
-            # median standard deviation per mismatched feature (SMOTE-NC).
-            out[np.arange(n)[:, None], onehot_cols] = scale / np.sqrt(2)
-            return out
-
-        def median_std(rows):
-            return float(np.median(np.std(X_cont[rows].astype(np.float64), axis=0)))
-
-        self.median_std_ = {
-            label: median_std(y == label)
-            for label, count in self.sampling_strategy_.items() if count
-        }
-        # Clusters are over the whole data set: its median std sets the scale.
-        X_cluster = encoded(median_std(slice(None)))
-        X_res_enc, y_res, kept = self._fit_resample(
-            X_cluster, y, class_matrix=lambda label: encoded(self.median_std_[label]))
-        new_codes = []
-        for kc in kept:
-            count = kc["sample_idx"].size
-            if not count:
-                continue
-            k = kc["nn"].shape[1]
-            neighbours = kc["rows"][kc["nn"][kc["sample_idx"] // k]]  # (count, k)
-            # imbalanced-learn's tie breaking: a fresh generator per group.
-            rng = check_random_state(self.random_state)
-            block = np.empty((count, cat.size), dtype=np.int64)
-            for j, size in enumerate(sizes):
-                flat = (np.arange(count)[:, None] * size + codes[neighbours, j]).ravel()
-                votes = np.bincount(flat, minlength=count * size).reshape(count, size)
-                is_max = votes == votes.max(axis=1, keepdims=True)
-                max_idxs = rng.permutation(np.argwhere(is_max))
-                xs, first = np.unique(max_idxs[:, 0], return_index=True)
-                block[xs, j] = max_idxs[first, 1]
-            new_codes.append(block)
-        n_new = y_res.size - n
-        synth_cont = X_res_enc[n:, :len(cont)]
-        synth_cat = [
-            encoder.categories_[j][
-                np.concatenate(new_codes)[:, j] if new_codes else np.empty(0, np.int64)]
-            for j in range(cat.size)
-        ]
-        if one_vs_all:
-            y_res = label_binarize(y_res, classes=np.unique(y))
-        if formatter._x["kind"] == "dataframe":
-            import pandas as pd
-
-            synth = {}
-            for pos, j in enumerate(cont):
-                synth[X.columns[j]] = synth_cont[:, pos]
-            for pos, j in enumerate(cat):
-                synth[X.columns[j]] = synth_cat[pos]
-            frame = pd.DataFrame(synth, columns=X.columns)
-            frame = frame.astype(X.dtypes.to_dict()) if n_new else frame
-            X_out = pd.concat([X, frame], ignore_index=True) if n_new else X.reset_index(drop=True).copy()
-            X_out = X_out.astype(X.dtypes.to_dict())
-            y_out = formatter._restore(y_res, formatter._y)
-            if formatter._y["kind"] in {"series", "dataframe"}:
-                y_out.index = X_out.index
-            return X_out, y_out
-        out = np.empty((n + n_new, d), dtype=Xv.dtype)
-        out[:n] = Xv
-        out[n:, cont] = synth_cont.astype(Xv.dtype) if Xv.dtype != object else synth_cont
-        for pos, j in enumerate(cat):
-            out[n:, j] = synth_cat[pos]
-        return formatter.transform(out, y_res)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

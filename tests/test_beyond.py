@@ -468,12 +468,144 @@ def test_categorical_features_errors(spec, message):
         KMeansSMOTE(categorical_features=spec).fit_resample(X, y)
 
 
-def test_categorical_features_refuse_sparse():
+def _numeric_mixed(n_classes, n=600, seed=0):
+    """Continuous columns 0, 2 and 4 (column 2 mostly zero) and numeric
+    categorical codes in columns 1 and 3: a matrix that can be sparse."""
+    X, y = _mixed(n_classes, n=n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    Xn = np.zeros((n, 5))
+    Xn[:, 0] = X[:, 0].astype(float)
+    Xn[:, 2] = np.where(rng.uniform(size=n) < 0.6, X[:, 2].astype(float), 0.0)
+    Xn[:, 1] = np.unique(X[:, 1], return_inverse=True)[1]  # 0, 1, 2
+    Xn[:, 3] = X[:, 3].astype(float)  # 10, 20
+    Xn[:, 4] = rng.normal(size=n) + y
+    return Xn, y
+
+
+@needs_ref
+@pytest.mark.parametrize("container", ["csr_matrix", "csc_matrix", "csr_array"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_categorical_sparse_codes_equal_smotenc(container, dtype):
+    from imblearn.over_sampling import SMOTENC
     from scipy import sparse
 
-    X, y = _blobs(2)
-    with pytest.raises(ValueError, match="not supported with sparse X"):
-        KMeansSMOTE(categorical_features=[0]).fit_resample(sparse.csr_matrix(X), y)
+    X, y = _numeric_mixed(2)
+    X = X.astype(dtype)
+    Xs = getattr(sparse, container)(X)
+    params = dict(categorical_features=[1, 3], random_state=3, k_neighbors=5)
+    X_res, y_res = KMeansSMOTE(kmeans_estimator=1, **params).fit_resample(Xs, y)
+    X_ref, y_ref = SMOTENC(**params).fit_resample(Xs, y)
+    assert type(X_res) is type(Xs) and X_res.dtype == dtype
+    assert X_res.has_sorted_indices
+    np.testing.assert_array_equal(y_res, y_ref)
+    np.testing.assert_array_equal(X_res.toarray(), X_ref.toarray())
+    # The same data dense: the same result.
+    X_dense, _ = KMeansSMOTE(kmeans_estimator=1, **params).fit_resample(X, y)
+    np.testing.assert_array_equal(X_res.toarray(), X_dense)
+
+
+def _one_hot(X_codes, y, drop=None, container="csr_matrix"):
+    """Columns 0, 2, 4 continuous then the one-hot blocks of columns 1 and 3;
+    the groups of one-hot columns."""
+    from scipy import sparse
+    from sklearn.preprocessing import OneHotEncoder
+
+    encoder = OneHotEncoder(drop=drop, sparse_output=True)
+    onehot = encoder.fit_transform(X_codes[:, [1, 3]])
+    Xs = sparse.hstack([sparse.csr_matrix(X_codes[:, [0, 2, 4]]), onehot], format="csr")
+    Xs.eliminate_zeros()
+    widths = [len(c) - (drop is not None) for c in encoder.categories_]
+    groups = [list(range(3, 3 + widths[0])), list(range(3 + widths[0], 3 + sum(widths)))]
+    return getattr(sparse, container)(Xs), groups
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("container", ["csr_matrix", "csc_matrix", "csr_array"])
+def test_categorical_one_hot_groups_equal_codes(n_classes, container):
+    X, y = _numeric_mixed(n_classes)
+    Xs, groups = _one_hot(X, y, container=container)
+    params = dict(random_state=0, kmeans_estimator=4, cluster_balance_threshold=0.0)
+    sampler = KMeansSMOTE(categorical_features=groups, **params)
+    X_res, y_res = sampler.fit_resample(Xs, y)
+    assert type(X_res) is type(Xs)
+    np.testing.assert_array_equal(sampler.categorical_features_, np.arange(3, Xs.shape[1]))
+    np.testing.assert_array_equal(sampler.continuous_features_, [0, 1, 2])
+    dense = X_res.toarray()
+    np.testing.assert_array_equal(dense[:len(y)], Xs.toarray())
+    # Every new row is one-hot in each group.
+    for group in groups:
+        np.testing.assert_array_equal(dense[len(y):, group].sum(axis=1), 1)
+        assert set(np.unique(dense[:, group])) == {0.0, 1.0}
+    # The same data as codes (dense): the same new rows.
+    X_codes, y_codes = KMeansSMOTE(categorical_features=[1, 3], **params).fit_resample(X, y)
+    np.testing.assert_array_equal(y_res, y_codes)
+    new_codes = X_codes[len(y):]
+    np.testing.assert_array_equal(dense[len(y):, :3], new_codes[:, [0, 2, 4]])
+    np.testing.assert_array_equal(np.argmax(dense[len(y):, groups[0]], axis=1), new_codes[:, 1])
+    np.testing.assert_array_equal(np.array([10, 20])[np.argmax(dense[len(y):, groups[1]], axis=1)],
+                                  new_codes[:, 3])
+
+
+def test_categorical_one_hot_groups_with_a_dropped_category():
+    X, y = _numeric_mixed(3)
+    Xs, groups = _one_hot(X, y, drop="first")
+    sampler = KMeansSMOTE(random_state=0, kmeans_estimator=3, cluster_balance_threshold=0.0,
+                          categorical_features=groups)
+    X_res, y_res = sampler.fit_resample(Xs, y)
+    dense = X_res.toarray()[len(y):]
+    # The dropped category is a row with no 1: a category like the others.
+    assert -1 in sampler.categories_[0]
+    for group in groups:
+        assert set(dense[:, group].sum(axis=1)) <= {0.0, 1.0}
+    assert (dense[:, groups[1]].sum(axis=1) == 0).any()
+    counts = Counter(y_res.tolist())
+    assert counts[1] >= counts[0] and counts[2] >= counts[0]
+
+
+def test_categorical_one_hot_groups_dense_and_dataframe():
+    pd = pytest.importorskip("pandas")
+    X, y = _numeric_mixed(2)
+    Xs, groups = _one_hot(X, y)
+    dense = Xs.toarray()
+    params = dict(random_state=0, kmeans_estimator=4, cluster_balance_threshold=0.0)
+    X_sparse, _ = KMeansSMOTE(categorical_features=groups, **params).fit_resample(Xs, y)
+    X_dense, _ = KMeansSMOTE(categorical_features=groups, **params).fit_resample(dense, y)
+    np.testing.assert_array_equal(X_sparse.toarray(), X_dense)
+    names = ["a", "b", "c"] + [f"g{j}" for j in range(dense.shape[1] - 3)]
+    frame = pd.DataFrame(dense, columns=names).astype({n: np.int8 for n in names[3:]})
+    by_name = [[names[j] for j in group] for group in groups]
+    X_frame, _ = KMeansSMOTE(categorical_features=by_name, **params).fit_resample(frame, y)
+    assert X_frame.dtypes.to_dict() == frame.dtypes.to_dict()
+    np.testing.assert_array_equal(X_frame.to_numpy(dtype=float), X_dense)
+
+
+@pytest.mark.parametrize("groups, values, message", [
+    ([[3, 4], [4, 5]], None, "belongs to two categorical features"),
+    ([[3, 4], []], None, "one-hot group is empty"),
+    ([[3, 3]], None, "names a column twice"),
+    ([[3, 4, 5]], (0, 3, 0.5), r"must hold 0 or 1; row 0 has 0.5 in column 3"),
+    ([[3, 4, 5]], (0, 4, 1.0), "more than one 1 in row 0"),
+    ([[3, 9]], None, r"indices must be in \[0, 8\)"),
+    ([[3, 4.5]], None, "lists column indices or names"),
+])
+def test_categorical_one_hot_group_errors(groups, values, message):
+    X, y = _numeric_mixed(2)
+    Xs, _ = _one_hot(X, y)
+    Xs = Xs.tolil()
+    if values is not None:
+        row, col, value = values
+        Xs[row, col] = value
+    with pytest.raises(ValueError, match=message):
+        KMeansSMOTE(categorical_features=groups).fit_resample(Xs.tocsr(), y)
+
+
+def test_categorical_sparse_refuses_non_numeric_codes_clearly():
+    from scipy import sparse
+
+    X, y = _numeric_mixed(2)
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        KMeansSMOTE(categorical_features=[1, 3]).fit_resample(sparse.csr_matrix(X), y)
 
 
 # -- containers and dtypes -------------------------------------------------------------
