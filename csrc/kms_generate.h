@@ -33,6 +33,14 @@ int kms_generate_f32(const float *X, kms_idx n_total, kms_idx d,
                      const kms_idx *sample_idx, const double *steps,
                      kms_idx n_new, float *out, const kms_ctx *ctx);
 
+/* Copy n_rows rows of row_bytes bytes each from src to dst (both packed,
+ * not overlapping), in chunks of rows spread over ctx's threads, polling
+ * for interrupts between chunks.  Used to place the original rows at the
+ * top of the output: the first write to fresh memory costs a page fault per
+ * page, and several threads take those faults side by side. */
+int kms_copy_rows(const void *src, void *dst, kms_idx n_rows, kms_idx row_bytes,
+                  const kms_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

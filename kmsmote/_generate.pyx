@@ -9,7 +9,7 @@ import numpy as np
 from cython cimport floating
 from libc.stdint cimport int64_t
 
-from kmsmote._kms cimport kms_ctx, kms_generate_f32, kms_generate_f64
+from kmsmote._kms cimport kms_copy_rows, kms_ctx, kms_generate_f32, kms_generate_f64
 
 include "_errors.pxi"
 
@@ -96,4 +96,46 @@ def generate(const floating[:, ::1] X, const int64_t[::1] rows,
                                       &out[0, 0], &ctx)
     _kms_check(status, &sig, "generate",
                f"X of shape ({n_total}, {d}), m={m}, k={k}, n_new={n_new}")
+    return None
+
+
+def copy_rows(src, dst, n_threads):
+    """``dst[:] = src`` for two C-contiguous arrays of the same shape and
+    dtype that do not overlap, with the rows spread over ``n_threads``
+    threads (Ctrl-C is honoured between chunks of about 1 MiB).
+
+    Parameters
+    ----------
+    src, dst : ndarray of the same shape and dtype, C-contiguous
+    n_threads : int
+
+    Returns
+    -------
+    None
+    """
+    if not isinstance(src, np.ndarray) or not isinstance(dst, np.ndarray):
+        raise TypeError("copy_rows: src and dst must be NumPy arrays")
+    if src.shape != dst.shape or src.dtype != dst.dtype:
+        raise ValueError(f"copy_rows: src ({src.shape}, {src.dtype}) and dst "
+                         f"({dst.shape}, {dst.dtype}) differ in shape or dtype")
+    if not (src.flags.c_contiguous and dst.flags.c_contiguous):
+        raise ValueError("copy_rows: src and dst must be C-contiguous")
+    if not dst.flags.writeable:
+        raise ValueError("copy_rows: dst is read-only")
+    if src.size == 0:
+        return None
+    if np.may_share_memory(src, dst):
+        raise ValueError("copy_rows: src and dst overlap")
+    cdef Py_ssize_t n_rows = src.shape[0] if src.ndim else 1
+    cdef Py_ssize_t row_bytes = src.nbytes // n_rows
+    cdef const unsigned char[::1] s = src.reshape(-1).view(np.uint8)
+    cdef unsigned char[::1] t = dst.reshape(-1).view(np.uint8)
+    cdef int nt = _kms_threads(n_threads)
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_copy_rows(&s[0], &t[0], n_rows, row_bytes, &ctx)
+    _kms_check(status, &sig, "copy_rows", f"{n_rows} rows of {row_bytes} bytes")
     return None

@@ -94,6 +94,8 @@ cdef extern from "kms_generate.h" nogil:
                          const kms_idx *nn, kms_idx k,
                          const kms_idx *sample_idx, const double *steps,
                          kms_idx n_new, float *out, const kms_ctx *ctx)
+    int kms_copy_rows(const void *src, void *dst, kms_idx n_rows,
+                      kms_idx row_bytes, const kms_ctx *ctx)
 
 cdef extern from "kms_sparse.h" nogil:
     int kms_csr_assign_f64_i32(const double *data, const int32_t *indices,

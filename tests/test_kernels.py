@@ -529,3 +529,38 @@ def test_bit_identical_for_the_baseline_simd_variant(tmp_path):
     with np.load(out) as f:
         baseline = [f[f"arr_{i}"] for i in range(len(f.files))]
     _assert_all_bit_equal(_determinism["run"](1), baseline)
+
+
+# -- copy_rows ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8])
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 0), (3000, 7), (1, 300_000)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_copy_rows_is_a_bitwise_copy(dtype, shape, n_threads):
+    rng = np.random.default_rng(0)
+    src = (rng.normal(size=shape) * 100).astype(dtype)
+    if src.size and np.issubdtype(dtype, np.floating):
+        flat = src.reshape(-1)
+        flat[0], flat[-1] = -0.0, np.nan
+    dst = np.full(shape, 7, dtype=dtype)
+    _generate.copy_rows(src, dst, n_threads)
+    assert dst.tobytes() == src.tobytes()
+
+
+def test_copy_rows_refuses_what_it_cannot_copy():
+    a = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="differ in shape or dtype"):
+        _generate.copy_rows(a, np.zeros((4, 2)), 1)
+    with pytest.raises(ValueError, match="differ in shape or dtype"):
+        _generate.copy_rows(a, np.zeros((4, 3), dtype=np.float32), 1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _generate.copy_rows(np.zeros((3, 4)).T, np.zeros((4, 3)), 1)
+    with pytest.raises(ValueError, match="overlap"):
+        _generate.copy_rows(a, a, 1)
+    readonly = np.zeros((4, 3))
+    readonly.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _generate.copy_rows(a, readonly, 1)
+    with pytest.raises(TypeError, match="NumPy arrays"):
+        _generate.copy_rows([[1.0]], np.zeros((1, 1)), 1)
