@@ -136,6 +136,35 @@ def _allocate(n_samples, weights, mode):
     return counts.tolist()
 
 
+def _may_tie(sq_norms, nn, dist, k, n_features):
+    """True when scikit-learn might order the first k neighbours of some
+    member otherwise than our exact search: two of the self, the k
+    neighbours and the next one (if found) are equally far, or so nearly
+    that scikit-learn's brute force (the norm expansion
+    ``|x|^2 - 2 x.y + |y|^2``) could swap them.
+
+    ``nn`` and ``dist`` (exact distances, nearest first) hold k or k + 1
+    neighbours of each member; ``sq_norms`` are the members' squared norms.
+    """
+    if nn.size == 0:
+        return False
+    d2 = np.square(dist)
+    # A bound on the rounding error of the expansion of one squared
+    # distance, relative to |x|^2 + |y|^2 (generous: a false alarm only
+    # costs speed).
+    rel = (2.0 * n_features + 8.0) * np.finfo(np.float64).eps
+    own = sq_norms[:, None]
+    # Self (at distance 0) against the nearest neighbour.
+    if np.any(d2[:, 0] <= rel * (2.0 * own[:, 0] + sq_norms[nn[:, 0]])):
+        return True
+    last = min(k + 1, nn.shape[1])
+    if last < 2:
+        return False
+    gap = d2[:, 1:last] - d2[:, :last - 1]
+    bound = rel * (2.0 * own + sq_norms[nn[:, 1:last]] + sq_norms[nn[:, :last - 1]])
+    return bool(np.any(gap <= bound))
+
+
 def _check_y_finite(y):
     values = np.asarray(y)
     if values.dtype.kind == "f":
@@ -547,10 +576,23 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         if m == 1:
             return {"rows": rows, "nn": np.zeros((1, 1), dtype=np.int64), "m": 1}, 0.0
         k = min(n_neighbors - 1, m - 1)
-        nn, mean_distance = data.neighbours(rows, k if fast_nn else 0)
-        if not fast_nn:
-            # A user-supplied neighbour search: use it as the reference does
-            # (a copy with fewer neighbours when k had to be lowered).
+        if fast_nn:
+            # One neighbour more than needed shows a tie at the k-th place.
+            k_query = min(k + 1, m - 1)
+            nn, dist, mean_distance = data.neighbours(rows, k_query, return_distance=True)
+            # Our search breaks exact ties by position; scikit-learn's
+            # (trees, or the norm expansion of brute force) may order them
+            # otherwise.  Where ties may matter, ask scikit-learn itself, as
+            # the reference does, so that the result stays the reference's.
+            exact = not _may_tie(data.squared_norms(rows), nn, dist, k,
+                                 data.dist.shape[1])
+            nn = np.ascontiguousarray(nn[:, :k]) if exact else None
+        else:
+            nn, (_, mean_distance) = None, data.neighbours(rows, 0)
+        if nn is None:
+            # A user-supplied neighbour search, or ties: use scikit-learn as
+            # the reference does (a copy with fewer neighbours when k had to
+            # be lowered).
             estimator = self.nn_k_
             if k < n_neighbors - 1:
                 estimator = clone(self.nn_k_).set_params(n_neighbors=k + 1)
@@ -856,17 +898,32 @@ class _Data:
         picked = self.work[rows]
         return picked
 
-    def neighbours(self, rows, k):
-        """(nn positions, mean pairwise distance) of one set of rows."""
+    def neighbours(self, rows, k, return_distance=False):
+        """(nn positions[, their distances], mean pairwise distance) of one
+        set of rows."""
         if self.sparse:
             from . import _sparse
 
-            nn, pair_sum = _sparse.csr_knn_sparsity(self.dist, rows, k, self.n_threads)
+            found = _sparse.csr_knn_sparsity(self.dist, rows, k, self.n_threads,
+                                             return_distance=return_distance)
         else:
-            nn, pair_sum = _neighbors.knn_sparsity(self.dist, rows, k, self.n_threads)
+            found = _neighbors.knn_sparsity(self.dist, rows, k, self.n_threads,
+                                            return_distance=return_distance)
         m = rows.size
-        mean = 2.0 * pair_sum / (m * m - m)
-        return nn, math.ldexp(mean, self.exponent) if self.exponent else mean
+        mean = 2.0 * found[-1] / (m * m - m)
+        mean = math.ldexp(mean, self.exponent) if self.exponent else mean
+        return (*found[:-1], mean)
+
+    def squared_norms(self, rows):
+        """Squared Euclidean norms of the given rows (as the distances see
+        them), in float64."""
+        picked = self.dist[rows]
+        if self.sparse:
+            squares = picked.astype(np.float64)
+            squares.data **= 2
+            return np.asarray(squares.sum(axis=1)).ravel()
+        picked = picked.astype(np.float64, copy=False)
+        return np.einsum("ij,ij->i", picked, picked)
 
     def resample(self, kept):
         """Original rows first, then every kept cluster's synthetic rows."""

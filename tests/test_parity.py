@@ -11,6 +11,8 @@ from sklearn.cluster import KMeans as SkKMeans
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.datasets import (
     load_breast_cancer,
+    load_digits,
+    load_iris,
     load_wine,
     make_blobs,
     make_classification,
@@ -59,6 +61,27 @@ def _wine():
     return load_wine(return_X_y=True)
 
 
+# Data with exact ties and duplicate rows, where neighbour order is a
+# question of tie breaking: scikit-learn's own search decides it.
+def _iris_subset():
+    X, y = load_iris(return_X_y=True)
+    keep = np.r_[0:50, 50:70, 100:115]   # iris has duplicate rows
+    return X[keep], y[keep]
+
+
+def _digits_subset():
+    X, y = load_digits(return_X_y=True)  # integer pixels: many equal distances
+    rows = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:40], np.flatnonzero(y == 2)[:30]]
+    return X[rows], y[rows]
+
+
+def _duplicated_blobs():
+    X, y = make_blobs(n_samples=[300, 60, 40], n_features=6, random_state=2)
+    X = np.round(X, 1)                       # many equal distances
+    X = np.vstack([X, X[y > 0][::3]])        # and exact duplicate rows
+    return X, np.r_[y, y[y > 0][::3]]
+
+
 CASES = {
     "readme-binary-mbk10": (
         _readme_data, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=10, random_state=0),
@@ -102,6 +125,25 @@ CASES = {
                            random_state=9, sampling_strategy=0.6,
                            k_neighbors=NearestNeighbors(n_neighbors=5, algorithm="brute"),
                            cluster_balance_threshold=0.2),
+    ),
+    "iris-ties-duplicates-kd-tree": (
+        _iris_subset, dict(kmeans_estimator=SkKMeans(n_clusters=5, n_init=1, random_state=872),
+                           random_state=371, sampling_strategy="all", k_neighbors=5,
+                           cluster_balance_threshold=0.1),
+    ),
+    "digits-ties-brute-multiclass": (
+        _digits_subset, dict(kmeans_estimator=MiniBatchKMeans(n_clusters=2, random_state=857),
+                             random_state=575, sampling_strategy="not majority",
+                             k_neighbors=5, cluster_balance_threshold=0.05),
+    ),
+    "digits-ties-one-cluster": (
+        _digits_subset, dict(kmeans_estimator=SkKMeans(n_clusters=1, n_init=1, random_state=305),
+                             random_state=816, sampling_strategy="minority", k_neighbors=5,
+                             cluster_balance_threshold=0.0, density_exponent=2.0),
+    ),
+    "rounded-blobs-duplicate-rows": (
+        _duplicated_blobs, dict(kmeans_estimator=SkKMeans(n_clusters=4, n_init=1, random_state=0),
+                                random_state=8, k_neighbors=3, cluster_balance_threshold=0.0),
     ),
 }
 
@@ -193,3 +235,27 @@ def test_one_vs_all_target_matches_reference():
     Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(X, y_ova)
     assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
     assert yo.shape[1] == 3
+
+
+def _count_sklearn_searches(monkeypatch, X, y, **params):
+    calls = []
+    original = NearestNeighbors.kneighbors
+
+    def spy(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", spy)
+    kmsmote.KMeansSMOTE(**params).fit_resample(X, y)
+    return len(calls)
+
+
+def test_ties_are_left_to_scikit_learn_and_only_ties(monkeypatch):
+    params = dict(kmeans_estimator=SkKMeans(n_clusters=4, n_init=1, random_state=0),
+                  random_state=0, cluster_balance_threshold=0.0)
+    # Continuous data: no ties, the compiled search does everything.
+    X, y = _wide_data()
+    assert _count_sklearn_searches(monkeypatch, X, y, **params) == 0
+    # Duplicate rows: scikit-learn orders the tied neighbours, as in the reference.
+    X, y = _duplicated_blobs()
+    assert _count_sklearn_searches(monkeypatch, X, y, **params) > 0
