@@ -582,10 +582,13 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             nn, dist, mean_distance = data.neighbours(rows, k_query, return_distance=True)
             # Our search breaks exact ties by position; scikit-learn's
             # (trees, or the norm expansion of brute force) may order them
-            # otherwise.  Where ties may matter, ask scikit-learn itself, as
-            # the reference does, so that the result stays the reference's.
-            exact = not _may_tie(data.squared_norms(rows), nn, dist, k,
-                                 data.dist.shape[1])
+            # otherwise.  With a user's clusterer (the way to the reference's
+            # exact output), where ties may matter, ask scikit-learn itself
+            # as the reference does.  With kmsmote's own clusterer there is
+            # no reference output to follow: the compiled search decides,
+            # which keeps dense and sparse input identical.
+            exact = isinstance(self.kmeans_estimator_, KMeans) or not _may_tie(
+                data.squared_norms(rows), nn, dist, k, data.dist.shape[1])
             nn = np.ascontiguousarray(nn[:, :k]) if exact else None
         else:
             nn, (_, mean_distance) = None, data.neighbours(rows, 0)
