@@ -945,6 +945,18 @@ class _Data:
             for start in range(0, n, step):
                 stop = min(start + step, n)
                 out[start:stop] = X[start:stop]
+        if X.dtype.kind == "f" and X.dtype != work.dtype:
+            # float16 (or long double): NumPy's arithmetic in that type, as
+            # the reference does it (the difference rounded to the type).
+            offset = n
+            for kc in kept:
+                count = kc["sample_idx"].size
+                k = kc["nn"].shape[1]
+                base = X[kc["rows"][kc["sample_idx"] // k]]
+                other = X[kc["rows"][kc["nn"].ravel()[kc["sample_idx"]]]]
+                out[offset:offset + count] = base + kc["steps"][:, None] * (other - base)
+                offset += count
+            return out
         if work.dtype == X.dtype:
             synth, offset = out, n
         else:

@@ -225,6 +225,18 @@ def test_integer_features_match_reference_when_no_wraparound():
     assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
 
 
+def test_float16_matches_reference():
+    # NumPy's float16 arithmetic: the difference is rounded to float16.
+    X, y = _readme_data()
+    X = X[:, :6].astype(np.float16)
+    params = dict(kmeans_estimator=SkKMeans(n_clusters=3, n_init=1, random_state=0),
+                  random_state=0, cluster_balance_threshold=0.0)
+    Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(X, y)
+    Xr, yr = imblearn_over.KMeansSMOTE(**params).fit_resample(X, y)
+    assert Xo.dtype == np.float16 and Xo.shape[0] > X.shape[0]
+    assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
+
+
 def test_one_vs_all_target_matches_reference():
     from sklearn.preprocessing import label_binarize
 
