@@ -313,13 +313,16 @@ class _CategoricalMixin:
     def _vote(self, kept, features):
         """(n_new, n_features) codes: per feature the most frequent category
         among each new sample's neighbours, ties broken as SMOTENC does."""
+        from ._kmeans_smote import draws  # (that module imports this one)
+
         blocks = []
         for kc in kept:
-            count = kc["sample_idx"].size
+            count = kc["count"]
             if not count:
                 continue
             k = kc["nn"].shape[1]
-            neighbours = kc["rows"][kc["nn"][kc["sample_idx"] // k]]  # (count, k)
+            sample_idx, _ = draws(kc)
+            neighbours = kc["rows"][kc["nn"][sample_idx // k]]  # (count, k)
             # imbalanced-learn's tie breaking: a fresh generator per group.
             rng = check_random_state(self.random_state)
             block = np.empty((count, len(features)), dtype=np.int64)

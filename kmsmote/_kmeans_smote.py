@@ -165,6 +165,21 @@ def _may_tie(sq_norms, nn, dist, k, n_features):
     return bool(np.any(gap <= bound))
 
 
+def _draw(rs, n_choices, count):
+    """The reference's draws for one kept cluster: the base sample and
+    neighbour (a flat index into the (m, k) neighbour table), then the step."""
+    sample_idx = rs.randint(low=0, high=n_choices, size=count).astype(np.int64)
+    return sample_idx, rs.uniform(size=count)
+
+
+def draws(kc):
+    """(sample_idx, steps) of a kept cluster: stored, or drawn now from a
+    fresh generator seeded with the user's int (the same values each call)."""
+    if "draws" in kc:
+        return kc["draws"]
+    return _draw(np.random.RandomState(kc["seed"]), kc["nn"].size, kc["count"])
+
+
 def _check_y_finite(y):
     values = np.asarray(y)
     if values.dtype.kind == "f":
@@ -552,7 +567,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 f"[0, n_clusters={n_clusters}); every row must get a cluster index "
                 "(noise labels such as -1 are not supported)."
             )
-        return labels.astype(np.int64, copy=False)
+        return labels if labels.dtype in (np.int32, np.int64) else labels.astype(np.int64)
 
     def _min_class_count(self, n_neighbors):
         """Fewest class samples a cluster needs under ``small_clusters``."""
@@ -694,9 +709,14 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         for kc, w, ls, count in zip(kept, weights, log_sparsity, counts):
             # An int seed gives every cluster a fresh generator with that seed,
             # as in the reference; a RandomState is one shared stream.
-            rs = check_random_state(rng_source)
-            kc["sample_idx"] = rs.randint(low=0, high=kc["nn"].size, size=count).astype(np.int64)
-            kc["steps"] = rs.uniform(size=count)
+            kc["count"] = int(count)
+            if isinstance(rng_source, numbers.Integral):
+                # A fresh generator per cluster: drawn when the cluster's
+                # rows are generated, so that only one cluster's draws are
+                # held at a time.
+                kc["seed"] = rng_source
+            else:
+                kc["draws"] = _draw(check_random_state(rng_source), kc["nn"].size, count)
             kc["record"].update(weight=float(w), log_sparsity=float(ls), n_generated=int(count))
         return records, kept
 
@@ -814,13 +834,14 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         if labels is None:
             # Nothing to generate: the reference never fits the clusterer.
             return X.copy(), y.copy(), []
+        del labels  # not needed from here on: its memory is free for the output
         if is_plain_euclidean_nn(self.nn_k_):
             # The reference leaves nn_k_ fitted on the last kept cluster.
             self.nn_k_.fit(plans[-1][2].rows(plans[-1][1][-1]["rows"]))
         kept_all = [kc for _, kept, _ in plans for kc in kept]
         y_res = np.concatenate(
             [np.asarray(y)]
-            + [np.full(kc["sample_idx"].size, label, dtype=y.dtype)
+            + [np.full(kc["count"], label, dtype=y.dtype)
                for label, kept, _ in plans for kc in kept]
         )
         # Interpolation reads only the columns that every matrix shares.
@@ -930,7 +951,7 @@ class _Data:
 
     def resample(self, kept):
         """Original rows first, then every kept cluster's synthetic rows."""
-        n_new = sum(kc["sample_idx"].size for kc in kept)
+        n_new = sum(kc["count"] for kc in kept)
         if self.sparse:
             return self._resample_sparse(kept)
         X, work = self.X, self.work
@@ -950,11 +971,12 @@ class _Data:
             # the reference does it (the difference rounded to the type).
             offset = n
             for kc in kept:
-                count = kc["sample_idx"].size
+                count = kc["count"]
+                sample_idx, steps = draws(kc)
                 k = kc["nn"].shape[1]
-                base = X[kc["rows"][kc["sample_idx"] // k]]
-                other = X[kc["rows"][kc["nn"].ravel()[kc["sample_idx"]]]]
-                out[offset:offset + count] = base + kc["steps"][:, None] * (other - base)
+                base = X[kc["rows"][sample_idx // k]]
+                other = X[kc["rows"][kc["nn"].ravel()[sample_idx]]]
+                out[offset:offset + count] = base + steps[:, None] * (other - base)
                 offset += count
             return out
         if work.dtype == X.dtype:
@@ -962,10 +984,10 @@ class _Data:
         else:
             synth, offset = np.empty((n_new, d), dtype=work.dtype), 0
         for kc in kept:
-            count = kc["sample_idx"].size
+            count = kc["count"]
             if count:
                 _generate.generate(
-                    work, kc["rows"], kc["nn"], kc["sample_idx"], kc["steps"],
+                    work, kc["rows"], kc["nn"], *draws(kc),
                     synth[offset:offset + count], self.n_threads,
                 )
             offset += count
@@ -978,9 +1000,8 @@ class _Data:
 
         X = self.X
         blocks = [
-            _sparse.csr_generate(self.work, kc["rows"], kc["nn"], kc["sample_idx"],
-                                 kc["steps"], self.n_threads)
-            for kc in kept if kc["sample_idx"].size
+            _sparse.csr_generate(self.work, kc["rows"], kc["nn"], *draws(kc), self.n_threads)
+            for kc in kept if kc["count"]
         ]
         top = self.work if X.format == "csr" else X.tocsr()
         if not top.has_sorted_indices:
