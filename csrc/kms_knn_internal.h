@@ -114,22 +114,13 @@ static inline void kms__knn_worst_init(const double *restrict ldist,
     }
 }
 
-/* Consume one row of a tile: member i against the members j0 + c, c < n,
- * at squared distances drow[c] and distances srow[c].  Adds the distances
- * to *acc (eight interleaved partial sums, combined in a fixed order, then
- * one compensated addition) and offers each pair to the lists of both
- * members.  The dense and the CSR kernels call it with the same rows in the
- * same order, so their pair sums are bit-identical. */
-static inline void kms__knn_consume_row(const double *restrict drow,
-                                        const double *restrict srow,
-                                        kms_idx n, kms_idx j0, kms_idx i,
-                                        kms_idx k, double *restrict ldist,
-                                        kms_idx *restrict lpos,
-                                        double *restrict worstJ,
-                                        kms__ksum *acc)
+/* Add the distances srow[c], c < n, to *acc: eight interleaved partial
+ * sums (independent, so they vectorise), combined in a fixed order, then
+ * one compensated addition.  Every kernel adds one row of a tile at a
+ * time, in the same order, so their pair sums are bit-identical. */
+static inline __attribute__((always_inline)) void
+kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
 {
-    /* Eight interleaved partial sums: independent, so they vectorise, and
-     * combined in a fixed order. */
     double lane[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     kms_idx c = 0;
     for (; c + 8 <= n; c += 8) {
@@ -142,11 +133,172 @@ static inline void kms__knn_consume_row(const double *restrict drow,
     }
     kms__ksum_add(acc, ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
                            ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+}
 
+/* Consume one row of a tile: member i against the members j0 + c, c < n,
+ * at squared distances drow[c] and distances srow[c].  Adds the distances
+ * to *acc and offers each pair to the lists of both members. */
+static inline void kms__knn_consume_row(const double *restrict drow,
+                                        const double *restrict srow,
+                                        kms_idx n, kms_idx j0, kms_idx i,
+                                        kms_idx k, double *restrict ldist,
+                                        kms_idx *restrict lpos,
+                                        double *restrict worstJ,
+                                        kms__ksum *acc)
+{
+    kms__knn_pair_sum(srow, n, acc);
     if (k > 0) {
         kms__offer_row(drow, n, j0, k, ldist + i * k, lpos + i * k);
         kms__offer_col(drow, n, j0, i, k, worstJ, ldist, lpos);
     }
+}
+
+/* ------------------------------------------------------------------------
+ * Screened neighbour lists.
+ *
+ * The pair sum adds the distances of the norm expansion
+ *
+ *   e(i, j) = kms__expand(|x_j|^2, x_i . x_j, |x_i|^2)
+ *
+ * (norms and dot product summed over the features in ascending order, as
+ * k-means does; a sparse row skips its zeros, which changes no sum), cheap
+ * on both dense and CSR data.  The neighbour lists keep the exact
+ * squared distances (differences summed over the features in ascending
+ * order): e only screens the pairs.  Both e and the exact sum are within
+ * (2n + 7) u (|x_i|^2 + |x_j|^2) and (n + 3) u d^2 <= 2 (n + 3) u
+ * (|x_i|^2 + |x_j|^2) of the true squared distance (n terms per sum,
+ * u = 2^-53, the classical bounds of recursive summation), plus at most
+ * 2^-1075 per operation whose result is subnormal.  The margin below
+ * doubles that, so a pair whose e exceeds a list's current worst entry by
+ * more than the margin cannot enter that list; every other pair gets its
+ * exact distance and is offered.  A top-k list under the total order
+ * (distance, position) does not depend on the order of the offers, so
+ * skipping pairs that cannot enter changes no list.
+ */
+
+/* Exact squared distance of members i and j (positions in the set). */
+typedef double (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j);
+
+/* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol. */
+typedef struct kms__screen {
+    double tol;
+    double atol;
+} kms__screen;
+
+static inline kms__screen kms__screen_init(kms_idx n_terms)
+{
+    kms__screen s;
+    s.tol = (4.0 * (double)n_terms + 16.0) * 0x1p-52;
+    s.atol = (8.0 * (double)n_terms + 16.0) * 0x1p-1074;
+    return s;
+}
+
+/* Consume one row of a tile by the expansion: member i (squared norm nrm_i)
+ * against the members j0 + c, c < n (squared norms nrmJ[c]), at expansion
+ * values erow[c] and their square roots srow[c].  Adds srow to *acc as
+ * kms__knn_pair_sum does; for every pair that may enter the list of i or
+ * of j (worst entries cached in worstJ), computes the exact squared
+ * distance with exact(src, i, j) and offers it to both lists. */
+static inline __attribute__((always_inline)) void kms__knn_consume_row_screened(
+    const double *restrict erow, const double *restrict srow, kms_idx n,
+    kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,
+    kms_idx *restrict lpos, double *restrict worstJ, kms__ksum *acc,
+    const double *restrict nrmJ, double nrm_i, kms__screen scr,
+    kms__exact_fn exact, const void *src)
+{
+    kms__knn_pair_sum(srow, n, acc);
+    if (k <= 0) {
+        return;
+    }
+    double *restrict dl = ldist + i * k;
+    kms_idx *restrict pl = lpos + i * k;
+    double worst = dl[k - 1];
+    const double base = scr.tol * nrm_i + scr.atol;
+    for (kms_idx c0 = 0; c0 < n; c0 += 8) {
+        const int nl = (int)KMS_MIN((kms_idx)8, n - c0);
+        if (nl == 8) {
+            /* Most blocks of 8 hold no candidate: one vectorisable test.
+             * (A NaN bound is a candidate: !(lb > w).) */
+            int any = 0;
+            for (int l = 0; l < 8; l++) {
+                const double lb = erow[c0 + l] - (base + scr.tol * nrmJ[c0 + l]);
+                const double w = worst > worstJ[c0 + l] ? worst : worstJ[c0 + l];
+                any |= !(lb > w);
+            }
+            if (!any) {
+                continue;
+            }
+        }
+        for (int l = 0; l < nl; l++) {
+            const kms_idx c = c0 + l;
+            const double lb = erow[c] - (base + scr.tol * nrmJ[c]);
+            if (lb > worst && lb > worstJ[c]) {
+                continue;
+            }
+            const kms_idx j = j0 + c;
+            const double x = exact(src, i, j);
+            if (kms__topk_insert(dl, pl, k, x, j)) {
+                worst = dl[k - 1];
+            }
+            if (kms__topk_insert(ldist + j * k, lpos + j * k, k, x, i)) {
+                worstJ[c] = ldist[j * k + (k - 1)];
+            }
+        }
+    }
+}
+
+/* srow[c] = sqrt(erow[c]) for c < n, then kms__knn_consume_row_screened:
+ * one row piece of the screened kernels.  An AVX2 variant (the same IEEE
+ * operations, wider) where the CPU has it. */
+typedef void (*kms__screen_row_fn)(const double *erow, double *srow, kms_idx n,
+                                   kms_idx j0, kms_idx i, kms_idx k,
+                                   double *ldist, kms_idx *lpos, double *worstJ,
+                                   kms__ksum *acc, const double *nrmJ,
+                                   double nrm_i, kms__screen scr,
+                                   kms__exact_fn exact, const void *src);
+
+#define KMS__SCREEN_ROW_BODY                                                  \
+    for (kms_idx c = 0; c < n; c++) {                                         \
+        srow[c] = sqrt(erow[c]);                                              \
+    }                                                                         \
+    kms__knn_consume_row_screened(erow, srow, n, j0, i, k, ldist, lpos,       \
+                                  worstJ, acc, nrmJ, nrm_i, scr, exact, src);
+
+static void kms__screen_row_base(const double *restrict erow,
+                                 double *restrict srow, kms_idx n, kms_idx j0,
+                                 kms_idx i, kms_idx k, double *restrict ldist,
+                                 kms_idx *restrict lpos,
+                                 double *restrict worstJ, kms__ksum *acc,
+                                 const double *restrict nrmJ, double nrm_i,
+                                 kms__screen scr, kms__exact_fn exact,
+                                 const void *src)
+{
+    KMS__SCREEN_ROW_BODY
+}
+
+#if KMS_X86_DISPATCH
+__attribute__((target("avx2")))
+static void kms__screen_row_avx2(const double *restrict erow,
+                                 double *restrict srow, kms_idx n, kms_idx j0,
+                                 kms_idx i, kms_idx k, double *restrict ldist,
+                                 kms_idx *restrict lpos,
+                                 double *restrict worstJ, kms__ksum *acc,
+                                 const double *restrict nrmJ, double nrm_i,
+                                 kms__screen scr, kms__exact_fn exact,
+                                 const void *src)
+{
+    KMS__SCREEN_ROW_BODY
+}
+#endif
+
+static inline kms__screen_row_fn kms__screen_row_kernel(void)
+{
+#if KMS_X86_DISPATCH
+    if (kms__avx2_enabled()) {
+        return kms__screen_row_avx2;
+    }
+#endif
+    return kms__screen_row_base;
 }
 
 /* Merge the per-thread lists into the first one and write the outputs. */
