@@ -2,9 +2,11 @@
  * kmsmote C core (private): top-k lists and pair-sum accumulation shared by
  * the dense (kms_neighbors.c) and CSR (kms_sparse.c) neighbour kernels.
  *
- * Both kernels visit the same tiles in the same order and hand every row of
- * a tile to kms__knn_consume_row, so that given bit-equal distances they
- * produce bit-equal neighbour lists and pair sums.
+ * Both kernels hand every row piece (one row against the later members of
+ * one column block) to kms__knn_consume_row_screened, in an order that
+ * gives every row's pieces in ascending block order, so that given
+ * bit-equal expansion values they produce bit-equal pair sums; the lists
+ * hold exact distances and do not depend on the order of the offers.
  */
 #ifndef KMSMOTE_KMS_KNN_INTERNAL_H
 #define KMSMOTE_KMS_KNN_INTERNAL_H
@@ -40,69 +42,8 @@ static inline int kms__topk_insert(double *restrict dl, kms_idx *restrict pl,
     return 1;
 }
 
-/* Offer the candidates (drow[c], pos0 + c), c < n, to the list of one
- * member.  Blocks of 8 are screened against the current worst entry first
- * (a vectorisable test); most blocks hold no candidate. */
-static inline void kms__offer_row(const double *restrict drow, kms_idx n,
-                                  kms_idx pos0, kms_idx k,
-                                  double *restrict dl, kms_idx *restrict pl)
-{
-    double worst = dl[k - 1];
-    kms_idx c = 0;
-    for (; c + 8 <= n; c += 8) {
-        int any = 0;
-        for (int l = 0; l < 8; l++) {
-            any |= drow[c + l] <= worst;
-        }
-        if (!any) {
-            continue;
-        }
-        for (int l = 0; l < 8; l++) {
-            if (drow[c + l] <= worst &&
-                kms__topk_insert(dl, pl, k, drow[c + l], pos0 + c + l)) {
-                worst = dl[k - 1];
-            }
-        }
-    }
-    for (; c < n; c++) {
-        if (drow[c] <= worst && kms__topk_insert(dl, pl, k, drow[c], pos0 + c)) {
-            worst = dl[k - 1];
-        }
-    }
-}
-
-/* Offer member i (at distance drow[c]) to the lists of the members
- * J0 + c, c < n, whose current worst distances are cached in worstJ. */
-static inline void kms__offer_col(const double *restrict drow, kms_idx n,
-                                  kms_idx J0, kms_idx i, kms_idx k,
-                                  double *restrict worstJ,
-                                  double *restrict ldist,
-                                  kms_idx *restrict lpos)
-{
-    for (kms_idx c = 0; c < n; c += 8) {
-        const int nl = (int)KMS_MIN((kms_idx)8, n - c);
-        int any = 0;
-        if (nl == 8) {
-            for (int l = 0; l < 8; l++) {
-                any |= drow[c + l] <= worstJ[c + l];
-            }
-            if (!any) {
-                continue;
-            }
-        }
-        for (int l = 0; l < nl; l++) {
-            if (drow[c + l] <= worstJ[c + l]) {
-                const kms_idx j = J0 + c + l;
-                if (kms__topk_insert(ldist + j * k, lpos + j * k, k, drow[c + l], i)) {
-                    worstJ[c + l] = ldist[j * k + (k - 1)];
-                }
-            }
-        }
-    }
-}
-
 /* Per-tile cache of the current worst distance of the members J0 + c,
- * c < ncJ (used by kms__offer_col). */
+ * c < ncJ (read and updated by kms__knn_consume_row_screened). */
 static inline void kms__knn_worst_init(const double *restrict ldist,
                                        kms_idx J0, kms_idx ncJ, kms_idx k,
                                        double *restrict worstJ)
@@ -116,8 +57,8 @@ static inline void kms__knn_worst_init(const double *restrict ldist,
 
 /* Add the distances srow[c], c < n, to *acc: eight interleaved partial
  * sums (independent, so they vectorise), combined in a fixed order, then
- * one compensated addition.  Every kernel adds one row of a tile at a
- * time, in the same order, so their pair sums are bit-identical. */
+ * one compensated addition.  Every kernel adds one row piece at a time,
+ * in the same order, so their pair sums are bit-identical. */
 static inline __attribute__((always_inline)) void
 kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
 {
@@ -133,24 +74,6 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
     }
     kms__ksum_add(acc, ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
                            ((lane[4] + lane[5]) + (lane[6] + lane[7])));
-}
-
-/* Consume one row of a tile: member i against the members j0 + c, c < n,
- * at squared distances drow[c] and distances srow[c].  Adds the distances
- * to *acc and offers each pair to the lists of both members. */
-static inline void kms__knn_consume_row(const double *restrict drow,
-                                        const double *restrict srow,
-                                        kms_idx n, kms_idx j0, kms_idx i,
-                                        kms_idx k, double *restrict ldist,
-                                        kms_idx *restrict lpos,
-                                        double *restrict worstJ,
-                                        kms__ksum *acc)
-{
-    kms__knn_pair_sum(srow, n, acc);
-    if (k > 0) {
-        kms__offer_row(drow, n, j0, k, ldist + i * k, lpos + i * k);
-        kms__offer_col(drow, n, j0, i, k, worstJ, ldist, lpos);
-    }
 }
 
 /* ------------------------------------------------------------------------
@@ -264,7 +187,7 @@ typedef void (*kms__screen_row_fn)(const double *erow, double *srow, kms_idx n,
     kms__knn_consume_row_screened(erow, srow, n, j0, i, k, ldist, lpos,       \
                                   worstJ, acc, nrmJ, nrm_i, scr, exact, src);
 
-static void kms__screen_row_base(const double *restrict erow,
+static inline void kms__screen_row_base(const double *restrict erow,
                                  double *restrict srow, kms_idx n, kms_idx j0,
                                  kms_idx i, kms_idx k, double *restrict ldist,
                                  kms_idx *restrict lpos,
@@ -278,7 +201,7 @@ static void kms__screen_row_base(const double *restrict erow,
 
 #if KMS_X86_DISPATCH
 __attribute__((target("avx2")))
-static void kms__screen_row_avx2(const double *restrict erow,
+static inline void kms__screen_row_avx2(const double *restrict erow,
                                  double *restrict srow, kms_idx n, kms_idx j0,
                                  kms_idx i, kms_idx k, double *restrict ldist,
                                  kms_idx *restrict lpos,
