@@ -761,7 +761,7 @@ def csr_resample(X, top, groups, n_threads):
             _count_kernel(prep[1], prep[2], prep[3], prep[4], prep[5], prep[6],
                           prep[7], counts, nt)
             preps.append((prep, counts))
-    lo, hi = int(top.indptr[0]), int(top.indptr[-1])
+    lo, hi = int(top.indptr[0]), int(top.indptr[top.shape[0]])
     cap = (hi - lo) + sum(int(c.sum()) for _, c in preps)
     itype = np.int32 if max(cap, d) < 2**31 else np.int64
     if top.data.dtype != parts[0].dtype or any(p[1].dtype != itype for p, _ in preps):
