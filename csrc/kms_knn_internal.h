@@ -116,6 +116,49 @@ static inline kms__screen kms__screen_init(kms_idx n_terms)
     return s;
 }
 
+/* Non-zero if one of the 8 pairs c < 8 may enter a list: !(lb > w) with
+ * lb = e[c] - (base + tol * nrmJ[c]) and w the larger of worst and
+ * worstJ[c] (a NaN bound is a candidate).  The same operations as the
+ * per-pair test of kms__knn_consume_row_screened, on vectors. */
+#if KMS_HAVE_VECTOR_EXT
+typedef double kms__sv4 __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long kms__sl4 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) int
+kms__screen_any8(const double *restrict e, const double *restrict nrmJ,
+                 const double *restrict worstJ, double worst, double base,
+                 double tol)
+{
+    const kms__sv4 wv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + worst;
+    const kms__sv4 bv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + base;
+    const kms__sv4 tv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + tol;
+    kms__sl4 cand = {0, 0, 0, 0};
+    for (int h = 0; h < 8; h += 4) {
+        const kms__sv4 lb = *(const kms__sv4 *)(e + h) -
+                            (bv + tv * *(const kms__sv4 *)(nrmJ + h));
+        const kms__sv4 wj = *(const kms__sv4 *)(worstJ + h);
+        const kms__sl4 gt = wv > wj;
+        const kms__sv4 w = (kms__sv4)((gt & (kms__sl4)wv) | (~gt & (kms__sl4)wj));
+        cand |= ~(lb > w);
+    }
+    return (cand[0] | cand[1] | cand[2] | cand[3]) != 0;
+}
+#else
+static inline int kms__screen_any8(const double *restrict e,
+                                   const double *restrict nrmJ,
+                                   const double *restrict worstJ, double worst,
+                                   double base, double tol)
+{
+    int any = 0;
+    for (int l = 0; l < 8; l++) {
+        const double lb = e[l] - (base + tol * nrmJ[l]);
+        const double w = worst > worstJ[l] ? worst : worstJ[l];
+        any |= !(lb > w);
+    }
+    return any;
+}
+#endif
+
 /* Consume one row of a tile by the expansion: member i (squared norm nrm_i)
  * against the members j0 + c, c < n (squared norms nrmJ[c]), at expansion
  * values erow[c] and their square roots srow[c].  Adds srow to *acc as
@@ -139,18 +182,9 @@ static inline __attribute__((always_inline)) void kms__knn_consume_row_screened(
     const double base = scr.tol * nrm_i + scr.atol;
     for (kms_idx c0 = 0; c0 < n; c0 += 8) {
         const int nl = (int)KMS_MIN((kms_idx)8, n - c0);
-        if (nl == 8) {
-            /* Most blocks of 8 hold no candidate: one vectorisable test.
-             * (A NaN bound is a candidate: !(lb > w).) */
-            int any = 0;
-            for (int l = 0; l < 8; l++) {
-                const double lb = erow[c0 + l] - (base + scr.tol * nrmJ[c0 + l]);
-                const double w = worst > worstJ[c0 + l] ? worst : worstJ[c0 + l];
-                any |= !(lb > w);
-            }
-            if (!any) {
-                continue;
-            }
+        if (nl == 8 && !kms__screen_any8(erow + c0, nrmJ + c0, worstJ + c0, worst,
+                                         base, scr.tol)) {
+            continue; /* most blocks of 8 hold no candidate */
         }
         for (int l = 0; l < nl; l++) {
             const kms_idx c = c0 + l;
