@@ -99,8 +99,11 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
  * skipping pairs that cannot enter changes no list.
  */
 
-/* Exact squared distance of members i and j (positions in the set). */
-typedef double (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j);
+/* Exact squared distances of member i to the members j0 + l (positions in
+ * the set) for the bits l < 8 set in mask, into out[l] (the other entries
+ * of out may be written too). */
+typedef void (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j0,
+                              unsigned mask, double *out);
 
 /* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol. */
 typedef struct kms__screen {
@@ -164,7 +167,8 @@ static inline int kms__screen_any8(const double *restrict e,
  * values erow[c] and their square roots srow[c].  Adds srow to *acc as
  * kms__knn_pair_sum does; for every pair that may enter the list of i or
  * of j (worst entries cached in worstJ), computes the exact squared
- * distance with exact(src, i, j) and offers it to both lists. */
+ * distance with exact (up to 8 pairs per call) and offers it to both
+ * lists. */
 static inline __attribute__((always_inline)) void kms__knn_consume_row_screened(
     const double *restrict erow, const double *restrict srow, kms_idx n,
     kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,
@@ -186,18 +190,30 @@ static inline __attribute__((always_inline)) void kms__knn_consume_row_screened(
                                          base, scr.tol)) {
             continue; /* most blocks of 8 hold no candidate */
         }
+        /* The candidates under the lists' current worst entries (which
+         * only decrease: a later offer never makes a new candidate). */
+        unsigned mask = 0;
         for (int l = 0; l < nl; l++) {
-            const kms_idx c = c0 + l;
-            const double lb = erow[c] - (base + scr.tol * nrmJ[c]);
-            if (lb > worst && lb > worstJ[c]) {
+            const double lb = erow[c0 + l] - (base + scr.tol * nrmJ[c0 + l]);
+            if (!(lb > worst && lb > worstJ[c0 + l])) {
+                mask |= 1u << l;
+            }
+        }
+        if (mask == 0) {
+            continue;
+        }
+        double x[8];
+        exact(src, i, j0 + c0, mask, x);
+        for (int l = 0; l < nl; l++) {
+            if (!((mask >> l) & 1u)) {
                 continue;
             }
+            const kms_idx c = c0 + l;
             const kms_idx j = j0 + c;
-            const double x = exact(src, i, j);
-            if (kms__topk_insert(dl, pl, k, x, j)) {
+            if (kms__topk_insert(dl, pl, k, x[l], j)) {
                 worst = dl[k - 1];
             }
-            if (kms__topk_insert(ldist + j * k, lpos + j * k, k, x, i)) {
+            if (kms__topk_insert(ldist + j * k, lpos + j * k, k, x[l], i)) {
                 worstJ[c] = ldist[j * k + (k - 1)];
             }
         }

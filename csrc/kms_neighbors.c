@@ -36,17 +36,41 @@ typedef struct kms__tile_src {
     kms_idx J0;
 } kms__tile_src;
 
-static double kms__tile_exact(const void *src_, kms_idx i, kms_idx j)
+static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
+                            unsigned mask, double *restrict out)
 {
     const kms__tile_src *src = (const kms__tile_src *)src_;
     const double *restrict a = src->At + (i - src->I0);
-    const double *restrict b = src->Bt + (j - src->J0);
-    double acc = 0.0;
-    for (kms_idx f = 0; f < src->d; f++) {
-        const double t = a[f * KMS_BLOCK] - b[f * KMS_BLOCK];
-        acc += t * t;
+    const kms_idx c0 = j0 - src->J0;
+    const kms_idx d = src->d;
+    if (c0 + 8 <= KMS_BLOCK && (mask & (mask - 1u)) != 0) {
+        /* Two or more: the 8 columns side by side (each lane's own sum,
+         * in feature order), within the block's buffer. */
+        double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        for (kms_idx f = 0; f < d; f++) {
+            const double x = a[f * KMS_BLOCK];
+            const double *restrict b = src->Bt + f * KMS_BLOCK + c0;
+            for (int l = 0; l < 8; l++) {
+                const double t = x - b[l];
+                acc[l] += t * t;
+            }
+        }
+        for (int l = 0; l < 8; l++) {
+            out[l] = acc[l];
+        }
+        return;
     }
-    return acc;
+    for (int l = 0; l < 8; l++) {
+        if ((mask >> l) & 1u) {
+            const double *restrict b = src->Bt + c0 + l;
+            double acc = 0.0;
+            for (kms_idx f = 0; f < d; f++) {
+                const double t = a[f * KMS_BLOCK] - b[f * KMS_BLOCK];
+                acc += t * t;
+            }
+            out[l] = acc;
+        }
+    }
 }
 
 /* One tile: rows I0 .. I0+nrI-1 (feature-major in At, squared norms an)
