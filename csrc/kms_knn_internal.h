@@ -13,6 +13,10 @@
 
 #include "kms_internal.h"
 
+#if KMS_X86_DISPATCH
+#include <immintrin.h>
+#endif
+
 /* Row blocks per work unit: a gathered column block serves this many row
  * blocks.  Fixed (the pair sum is accumulated per unit). */
 #define KMS_KNN_SUPER 4
@@ -162,6 +166,31 @@ static inline int kms__screen_any8(const double *restrict e,
 }
 #endif
 
+#if KMS_X86_DISPATCH
+/* kms__screen_any8 with AVX2 intrinsics (max, an unordered compare, a
+ * movemask): the same bounds, fewer instructions. */
+static inline __attribute__((always_inline, target("avx2"))) int
+kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
+                      const double *restrict worstJ, double worst, double base,
+                      double tol)
+{
+    const __m256d wv = _mm256_set1_pd(worst);
+    const __m256d bv = _mm256_set1_pd(base);
+    const __m256d tv = _mm256_set1_pd(tol);
+    const __m256d lb0 = _mm256_sub_pd(
+        _mm256_loadu_pd(e), _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ))));
+    const __m256d lb1 = _mm256_sub_pd(
+        _mm256_loadu_pd(e + 4),
+        _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ + 4))));
+    /* The lists' entries are never NaN, so max picks the larger. */
+    const __m256d w0 = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ));
+    const __m256d w1 = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ + 4));
+    const __m256d c0 = _mm256_cmp_pd(lb0, w0, _CMP_NGT_UQ);
+    const __m256d c1 = _mm256_cmp_pd(lb1, w1, _CMP_NGT_UQ);
+    return _mm256_movemask_pd(_mm256_or_pd(c0, c1)) != 0;
+}
+#endif
+
 /* Consume one row of a tile by the expansion: member i (squared norm nrm_i)
  * against the members j0 + c, c < n (squared norms nrmJ[c]), at expansion
  * values erow[c] and their square roots srow[c].  Adds srow to *acc as
@@ -169,56 +198,21 @@ static inline int kms__screen_any8(const double *restrict e,
  * of j (worst entries cached in worstJ), computes the exact squared
  * distance with exact (up to 8 pairs per call) and offers it to both
  * lists. */
-static inline __attribute__((always_inline)) void kms__knn_consume_row_screened(
-    const double *restrict erow, const double *restrict srow, kms_idx n,
-    kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,
-    kms_idx *restrict lpos, double *restrict worstJ, kms__ksum *acc,
-    const double *restrict nrmJ, double nrm_i, kms__screen scr,
-    kms__exact_fn exact, const void *src)
-{
-    kms__knn_pair_sum(srow, n, acc);
-    if (k <= 0) {
-        return;
-    }
-    double *restrict dl = ldist + i * k;
-    kms_idx *restrict pl = lpos + i * k;
-    double worst = dl[k - 1];
-    const double base = scr.tol * nrm_i + scr.atol;
-    for (kms_idx c0 = 0; c0 < n; c0 += 8) {
-        const int nl = (int)KMS_MIN((kms_idx)8, n - c0);
-        if (nl == 8 && !kms__screen_any8(erow + c0, nrmJ + c0, worstJ + c0, worst,
-                                         base, scr.tol)) {
-            continue; /* most blocks of 8 hold no candidate */
-        }
-        /* The candidates under the lists' current worst entries (which
-         * only decrease: a later offer never makes a new candidate). */
-        unsigned mask = 0;
-        for (int l = 0; l < nl; l++) {
-            const double lb = erow[c0 + l] - (base + scr.tol * nrmJ[c0 + l]);
-            if (!(lb > worst && lb > worstJ[c0 + l])) {
-                mask |= 1u << l;
-            }
-        }
-        if (mask == 0) {
-            continue;
-        }
-        double x[8];
-        exact(src, i, j0 + c0, mask, x);
-        for (int l = 0; l < nl; l++) {
-            if (!((mask >> l) & 1u)) {
-                continue;
-            }
-            const kms_idx c = c0 + l;
-            const kms_idx j = j0 + c;
-            if (kms__topk_insert(dl, pl, k, x[l], j)) {
-                worst = dl[k - 1];
-            }
-            if (kms__topk_insert(ldist + j * k, lpos + j * k, k, x[l], i)) {
-                worstJ[c] = ldist[j * k + (k - 1)];
-            }
-        }
-    }
-}
+#define KMS__CRS_NAME kms__knn_consume_row_screened
+#define KMS__CRS_ANY8 kms__screen_any8
+#include "kms_knn_screen.inc"
+#undef KMS__CRS_NAME
+#undef KMS__CRS_ANY8
+
+#if KMS_X86_DISPATCH
+/* The same, for the AVX2 variants of the row functions. */
+#define KMS__CRS_NAME kms__knn_consume_row_screened_avx2
+#define KMS__CRS_ANY8 kms__screen_any8_avx2
+__attribute__((target("avx2")))
+#include "kms_knn_screen.inc"
+#undef KMS__CRS_NAME
+#undef KMS__CRS_ANY8
+#endif
 
 /* srow[c] = sqrt(erow[c]) for c < n, then kms__knn_consume_row_screened:
  * one row piece of the screened kernels.  An AVX2 variant (the same IEEE
@@ -230,12 +224,12 @@ typedef void (*kms__screen_row_fn)(const double *erow, double *srow, kms_idx n,
                                    double nrm_i, kms__screen scr,
                                    kms__exact_fn exact, const void *src);
 
-#define KMS__SCREEN_ROW_BODY                                                  \
+#define KMS__SCREEN_ROW_BODY(CONSUME)                                         \
     for (kms_idx c = 0; c < n; c++) {                                         \
         srow[c] = sqrt(erow[c]);                                              \
     }                                                                         \
-    kms__knn_consume_row_screened(erow, srow, n, j0, i, k, ldist, lpos,       \
-                                  worstJ, acc, nrmJ, nrm_i, scr, exact, src);
+    CONSUME(erow, srow, n, j0, i, k, ldist, lpos, worstJ, acc, nrmJ, nrm_i,   \
+            scr, exact, src);
 
 static inline void kms__screen_row_base(const double *restrict erow,
                                  double *restrict srow, kms_idx n, kms_idx j0,
@@ -246,7 +240,7 @@ static inline void kms__screen_row_base(const double *restrict erow,
                                  kms__screen scr, kms__exact_fn exact,
                                  const void *src)
 {
-    KMS__SCREEN_ROW_BODY
+    KMS__SCREEN_ROW_BODY(kms__knn_consume_row_screened)
 }
 
 #if KMS_X86_DISPATCH
@@ -260,7 +254,7 @@ static inline void kms__screen_row_avx2(const double *restrict erow,
                                  kms__screen scr, kms__exact_fn exact,
                                  const void *src)
 {
-    KMS__SCREEN_ROW_BODY
+    KMS__SCREEN_ROW_BODY(kms__knn_consume_row_screened_avx2)
 }
 #endif
 

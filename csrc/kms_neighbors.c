@@ -25,6 +25,14 @@
 #include "kms_neighbors.h"
 #include "kms_knn_internal.h"
 
+/* Largest gathered copy of the set (bytes) that the kernel makes once and
+ * shares between the threads; a larger set is gathered tile by tile.
+ * Overridable at compile time (the C tests use 0 in one build, so that
+ * both paths run); no result depends on it. */
+#ifndef KMS_KNN_SET_BYTES
+#define KMS_KNN_SET_BYTES ((size_t)256 << 20)
+#endif
+
 /* The exact squared distance of two members from the gathered tile
  * buffers: the differences summed over the features in ascending order
  * from +0, exactly as the exact strip kernels form them. */

@@ -66,7 +66,7 @@ typedef void (*kms__csr_row_fn)(double *dot, const double *nrmJ, double nrm_i,
         kms__screen scr, double *restrict ev, double *restrict sq,            \
         kms__exact_fn exact, const void *src
 
-#define KMS__CSR_ROW_BODY                                                     \
+#define KMS__CSR_ROW_BODY(CONSUME)                                            \
     for (kms_idx c = 0; c < n; c++) {                                         \
         ev[c] = kms__expand(nrmJ[c], dot[c], nrm_i);                          \
         dot[c] = 0.0;                                                         \
@@ -74,19 +74,19 @@ typedef void (*kms__csr_row_fn)(double *dot, const double *nrmJ, double nrm_i,
     for (kms_idx c = 0; c < n; c++) {                                         \
         sq[c] = sqrt(ev[c]);                                                  \
     }                                                                         \
-    kms__knn_consume_row_screened(ev, sq, n, j0, i, k, ldist, lpos, worstJ,   \
-                                  acc, nrmJ, nrm_i, scr, exact, src);
+    CONSUME(ev, sq, n, j0, i, k, ldist, lpos, worstJ, acc, nrmJ, nrm_i, scr,  \
+            exact, src);
 
 static void kms__csr_row_base(KMS__CSR_ROW_PARAMS)
 {
-    KMS__CSR_ROW_BODY
+    KMS__CSR_ROW_BODY(kms__knn_consume_row_screened)
 }
 
 #if KMS_X86_DISPATCH
 __attribute__((target("avx2")))
 static void kms__csr_row_avx2(KMS__CSR_ROW_PARAMS)
 {
-    KMS__CSR_ROW_BODY
+    KMS__CSR_ROW_BODY(kms__knn_consume_row_screened_avx2)
 }
 #endif
 
