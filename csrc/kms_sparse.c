@@ -46,6 +46,33 @@
     ((indptr) != NULL &&                                                      \
      (((data) != NULL && (indices) != NULL) || (indptr)[n] == (indptr)[0]))
 
+/* qsort order of column indices. */
+static int kms__idx_cmp(const void *a, const void *b)
+{
+    const kms_idx x = *(const kms_idx *)a, y = *(const kms_idx *)b;
+    return (x > y) - (x < y);
+}
+
+/* Slot of column f in the inverted index: f itself, or its rank among the
+ * sorted distinct columns ucols[0 .. n) (f is one of them). */
+static inline kms_idx kms__slot(const kms_idx *restrict ucols, kms_idx n,
+                                kms_idx f)
+{
+    if (ucols == NULL) {
+        return f;
+    }
+    kms_idx lo = 0, hi = n;
+    while (hi - lo > 1) {
+        const kms_idx mid = lo + (hi - lo) / 2;
+        if (ucols[mid] <= f) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 /* One row piece of the CSR neighbour kernel: member i (squared norm nrm_i)
  * against the members j0 + c, c < n (squared norms nrmJ[c], dot products
  * dot[c], which are reset to 0): the expansion values (kms__expand, the

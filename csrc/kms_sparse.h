@@ -129,8 +129,10 @@ int kms_csr_lloyd_f32_i64(const float *data, const int64_t *indices,
  * row, the postings of its columns in an inverted index of the set plus
  * O(1) per later member, and an exact merge for each pair that may enter a
  * list; no m * m matrix.  Scratch: n_threads * m * k list entries, an
- * inverted index of the set's stored entries (16 bytes each) and d + 1
- * column offsets, and 16 bytes per member per thread. */
+ * inverted index of the set's stored entries (16 bytes each) with d + 1
+ * column offsets (or, when d exceeds 4 nnz + 4096 for the set's nnz
+ * stored entries, offsets for its distinct columns only, found by a
+ * sort), and 16 bytes per member per thread. */
 int kms_csr_knn_sparsity_f64_i32(const double *data, const int32_t *indices,
                                  const int32_t *indptr, kms_idx n_total,
                                  kms_idx d, const kms_idx *rows, kms_idx m,

@@ -335,6 +335,24 @@ def test_knn_screening_keeps_exact_lists(big, dtype, itype):
         assert pair_sum == dense[2]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_knn_many_more_columns_than_entries(dtype):
+    # Far more columns than stored entries: the inverted index keeps the
+    # distinct columns only.  Only the columns' order matters, so spreading
+    # them over 10^12 columns changes nothing.
+    rng = np.random.default_rng(3)
+    X = _as(_near_duplicates(rng, 400, 60, 0.0), dtype, np.int64)
+    spread = np.sort(rng.choice(10**12, size=60, replace=False)).astype(np.int64)
+    Y = sp.csr_matrix((X.data, spread[X.indices], X.indptr), shape=(400, 10**12))
+    rows = rng.permutation(400)[:300].astype(np.int64)
+    for nt in THREADS:
+        a = _sparse.csr_knn_sparsity(X, rows, 4, nt, return_distance=True)
+        b = _sparse.csr_knn_sparsity(Y, rows, 4, nt, return_distance=True)
+        assert_array_equal(a[0], b[0])
+        assert_array_equal(_bits(a[1]), _bits(b[1]))
+        assert a[2] == b[2]
+
+
 def test_knn_tiny_sets_and_rows_in_any_order():
     X = _as(matrix("tfidf"), np.float64, np.int64)
     D = X.toarray()
