@@ -214,47 +214,35 @@ __attribute__((target("avx2")))
 #undef KMS__CRS_ANY8
 #endif
 
-/* srow[c] = sqrt(erow[c]) for c < n, then kms__knn_consume_row_screened:
- * one row piece of the screened kernels.  An AVX2 variant (the same IEEE
- * operations, wider) where the CPU has it. */
-typedef void (*kms__screen_row_fn)(const double *erow, double *srow, kms_idx n,
-                                   kms_idx j0, kms_idx i, kms_idx k,
+/* kms__knn_consume_row_screened as a function (the dense kernel's row
+ * pieces, their square roots srow already formed).  An AVX2 variant (the
+ * same IEEE operations, wider) where the CPU has it. */
+typedef void (*kms__screen_row_fn)(const double *erow, const double *srow,
+                                   kms_idx n, kms_idx j0, kms_idx i, kms_idx k,
                                    double *ldist, kms_idx *lpos, double *worstJ,
                                    kms__ksum *acc, const double *nrmJ,
                                    double nrm_i, kms__screen scr,
                                    kms__exact_fn exact, const void *src);
 
-#define KMS__SCREEN_ROW_BODY(CONSUME)                                         \
-    for (kms_idx c = 0; c < n; c++) {                                         \
-        srow[c] = sqrt(erow[c]);                                              \
-    }                                                                         \
-    CONSUME(erow, srow, n, j0, i, k, ldist, lpos, worstJ, acc, nrmJ, nrm_i,   \
-            scr, exact, src);
+#define KMS__SCREEN_ROW_PARAMS                                                \
+    const double *restrict erow, const double *restrict srow, kms_idx n,      \
+        kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,             \
+        kms_idx *restrict lpos, double *restrict worstJ, kms__ksum *acc,      \
+        const double *restrict nrmJ, double nrm_i, kms__screen scr,           \
+        kms__exact_fn exact, const void *src
 
-static inline void kms__screen_row_base(const double *restrict erow,
-                                 double *restrict srow, kms_idx n, kms_idx j0,
-                                 kms_idx i, kms_idx k, double *restrict ldist,
-                                 kms_idx *restrict lpos,
-                                 double *restrict worstJ, kms__ksum *acc,
-                                 const double *restrict nrmJ, double nrm_i,
-                                 kms__screen scr, kms__exact_fn exact,
-                                 const void *src)
+static inline void kms__screen_row_base(KMS__SCREEN_ROW_PARAMS)
 {
-    KMS__SCREEN_ROW_BODY(kms__knn_consume_row_screened)
+    kms__knn_consume_row_screened(erow, srow, n, j0, i, k, ldist, lpos, worstJ,
+                                  acc, nrmJ, nrm_i, scr, exact, src);
 }
 
 #if KMS_X86_DISPATCH
 __attribute__((target("avx2")))
-static inline void kms__screen_row_avx2(const double *restrict erow,
-                                 double *restrict srow, kms_idx n, kms_idx j0,
-                                 kms_idx i, kms_idx k, double *restrict ldist,
-                                 kms_idx *restrict lpos,
-                                 double *restrict worstJ, kms__ksum *acc,
-                                 const double *restrict nrmJ, double nrm_i,
-                                 kms__screen scr, kms__exact_fn exact,
-                                 const void *src)
+static inline void kms__screen_row_avx2(KMS__SCREEN_ROW_PARAMS)
 {
-    KMS__SCREEN_ROW_BODY(kms__knn_consume_row_screened_avx2)
+    kms__knn_consume_row_screened_avx2(erow, srow, n, j0, i, k, ldist, lpos,
+                                       worstJ, acc, nrmJ, nrm_i, scr, exact, src);
 }
 #endif
 

@@ -84,11 +84,11 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
 /* One tile: rows I0 .. I0+nrI-1 (feature-major in At, squared norms an)
  * against columns J0 .. J0+ncJ-1 (feature-major in Bt, squared norms bn).
  * On the diagonal (Bt == At) only the pairs c > r are visited.  The
- * expansion strip gives every pair's screening value, whose square root
- * goes to the pair sum (row r's piece to racc[r]); the pairs that may enter a list get
+ * expansion strip gives every pair's screening value and its square root,
+ * which goes to the pair sum (row r's piece to racc[r]); the pairs that may enter a list get
  * their exact distance (kms__knn_consume_row_screened, shared with the CSR
  * kernel).  strip and sq are NP x BLOCK scratch. */
-static void kms__knn_tile(kms__dstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
+static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                           const double *restrict At,
                           const double *restrict an, const double *restrict Bt,
                           const double *restrict bn, kms_idx d, kms_idx I0,
@@ -109,7 +109,7 @@ static void kms__knn_tile(kms__dstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
             break;
         }
         dstrip_fn(At + r0, KMS_BLOCK, an + r0, Bt + cs, KMS_BLOCK, bn + cs, d,
-                  ncJ - cs, strip + cs, KMS_BLOCK);
+                  ncJ - cs, strip + cs, KMS_BLOCK, sq + cs);
         const kms_idx r1 = KMS_MIN(nrI, r0 + KMS_DIST_NP);
         for (kms_idx r = r0; r < r1; r++) {
             const kms_idx c0 = diag ? r + 1 : 0;
@@ -118,7 +118,7 @@ static void kms__knn_tile(kms__dstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                 break;
             }
             const double *restrict erow = strip + (r - r0) * KMS_BLOCK;
-            double *restrict srow = sq + (r - r0) * KMS_BLOCK;
+            const double *restrict srow = sq + (r - r0) * KMS_BLOCK;
             row_fn(erow + c0, srow + c0, n, J0 + c0, I0 + r, k, ldist, lpos,
                    worstJ + c0, &racc[r], bn + c0, an[r], scr, kms__tile_exact,
                    &src);
