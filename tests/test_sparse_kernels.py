@@ -492,6 +492,44 @@ def test_generate_cancellation_drops_zeros():
     assert_array_equal(new.indices[new.indptr[0]:new.indptr[1]], [2])
 
 
+@pytest.mark.parametrize("itype", ITYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_resample_in_place_equals_stacking(dtype, itype):
+    # csr_resample writes every group's rows straight into the result: the
+    # same arrays as stacking top and csr_generate's blocks, also when
+    # values cancel to 0 (rows shorter than counted move left) and for an
+    # empty group.
+    X = _as(sp.vstack([matrix("sparse-10%"),
+                       sp.csr_matrix(np.array([[1.0, -2.0, 0.0, 4.0] + [0.0] * 56,
+                                               [-1.0, 2.0, 3.0, -4.0] + [0.0] * 56]))]),
+            dtype, itype)
+    n = X.shape[0]
+    rng = np.random.default_rng(5)
+    groups = []
+    for m, n_new in ((200, 1500), (50, 0), (2, 40)):
+        rows = (rng.choice(n - 2, size=m, replace=False) if m > 2
+                else np.array([n - 2, n - 1])).astype(np.int64)
+        k = min(4, m - 1)
+        nn = rng.integers(0, m, size=(m, k)).astype(np.int64)
+        if m == 2:
+            nn = np.array([[1], [0]], dtype=np.int64)
+        sample_idx = rng.integers(0, m * k, size=n_new).astype(np.int64)
+        steps = np.where(rng.uniform(size=n_new) < 0.5, 0.5, rng.uniform(size=n_new))
+        groups.append((rows, nn, sample_idx, steps))
+    top = X[: n // 2]
+    want = sp.vstack([top] + [_sparse.csr_generate(X, *g, 1) for g in groups], format="csr")
+    for nt in THREADS:
+        got = _sparse.csr_resample(X, top, groups, nt)
+        if itype is np.int64:  # the result fits int32 indices: not in place
+            assert got is None
+            continue
+        data, indices, indptr = got
+        assert indices.dtype == indptr.dtype == np.int32 and data.dtype == dtype
+        assert_array_equal(indptr, want.indptr)
+        assert_array_equal(indices, want.indices)
+        assert_array_equal(_bits(data), _bits(want.data))
+
+
 def test_generate_empty_and_errors():
     X = _as(matrix("sparse-10%"), np.float32, np.int64)
     m, k = 50, 3
