@@ -98,7 +98,10 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
  * 2^-1075 per operation whose result is subnormal.  The margin below
  * doubles that, so a pair whose e exceeds a list's current worst entry by
  * more than the margin cannot enter that list; every other pair gets its
- * exact distance and is offered.  A top-k list under the total order
+ * exact distance and is offered.  Where e is too small for its margin
+ * (near points far from the origin: the expansion cancels), the pair sum
+ * takes the exact distance too (KMS_KNN_EXACT_BELOW); the decision reads
+ * only e and the norms, so dense and CSR data make the same one.  A top-k list under the total order
  * (distance, position) does not depend on the order of the offers, so
  * skipping pairs that cannot enter changes no list.
  */
@@ -108,6 +111,13 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
  * of out may be written too). */
 typedef void (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j0,
                               unsigned mask, double *out);
+
+/* A pair whose expansion value is below KMS_KNN_EXACT_BELOW times its
+ * margin adds its exact distance to the pair sum instead: every term of
+ * the pair sum then has a relative error below 2^-42 (the expansion is
+ * within half its margin of the truth), however far the points are from
+ * the origin compared with their distances. */
+#define KMS_KNN_EXACT_BELOW 0x1p40
 
 /* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol. */
 typedef struct kms__screen {
@@ -123,10 +133,12 @@ static inline kms__screen kms__screen_init(kms_idx n_terms)
     return s;
 }
 
-/* Non-zero if one of the 8 pairs c < 8 may enter a list: !(lb > w) with
- * lb = e[c] - (base + tol * nrmJ[c]) and w the larger of worst and
- * worstJ[c] (a NaN bound is a candidate).  The same operations as the
- * per-pair test of kms__knn_consume_row_screened, on vectors. */
+/* Non-zero if one of the 8 pairs c < 8 has something to do: it may enter
+ * a list, !(e[c] - mg > w) with mg = base + tol * nrmJ[c] and w the larger
+ * of worst and worstJ[c], or its pair-sum term must be exact,
+ * !(e[c] >= KMS_KNN_EXACT_BELOW * mg) (NaN does both).  The same
+ * operations as the per-pair tests of kms__knn_consume_row_screened, on
+ * vectors. */
 #if KMS_HAVE_VECTOR_EXT
 typedef double kms__sv4 __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long kms__sl4 __attribute__((vector_size(32)));
@@ -139,16 +151,18 @@ kms__screen_any8(const double *restrict e, const double *restrict nrmJ,
     const kms__sv4 wv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + worst;
     const kms__sv4 bv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + base;
     const kms__sv4 tv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + tol;
-    kms__sl4 cand = {0, 0, 0, 0};
+    const kms__sv4 kv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + KMS_KNN_EXACT_BELOW;
+    kms__sl4 any = {0, 0, 0, 0};
     for (int h = 0; h < 8; h += 4) {
-        const kms__sv4 lb = *(const kms__sv4 *)(e + h) -
-                            (bv + tv * *(const kms__sv4 *)(nrmJ + h));
+        const kms__sv4 ev = *(const kms__sv4 *)(e + h);
+        const kms__sv4 mg = bv + tv * *(const kms__sv4 *)(nrmJ + h);
+        const kms__sv4 lb = ev - mg;
         const kms__sv4 wj = *(const kms__sv4 *)(worstJ + h);
         const kms__sl4 gt = wv > wj;
         const kms__sv4 w = (kms__sv4)((gt & (kms__sl4)wv) | (~gt & (kms__sl4)wj));
-        cand |= ~(lb > w);
+        any |= ~(lb > w) | ~(ev >= kv * mg);
     }
-    return (cand[0] | cand[1] | cand[2] | cand[3]) != 0;
+    return (any[0] | any[1] | any[2] | any[3]) != 0;
 }
 #else
 static inline int kms__screen_any8(const double *restrict e,
@@ -158,17 +172,17 @@ static inline int kms__screen_any8(const double *restrict e,
 {
     int any = 0;
     for (int l = 0; l < 8; l++) {
-        const double lb = e[l] - (base + tol * nrmJ[l]);
+        const double mg = base + tol * nrmJ[l];
         const double w = worst > worstJ[l] ? worst : worstJ[l];
-        any |= !(lb > w);
+        any |= !(e[l] - mg > w) | !(e[l] >= KMS_KNN_EXACT_BELOW * mg);
     }
     return any;
 }
 #endif
 
 #if KMS_X86_DISPATCH
-/* kms__screen_any8 with AVX2 intrinsics (max, an unordered compare, a
- * movemask): the same bounds, fewer instructions. */
+/* kms__screen_any8 with AVX2 intrinsics (max, unordered compares, a
+ * movemask): the same tests, fewer instructions. */
 static inline __attribute__((always_inline, target("avx2"))) int
 kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
                       const double *restrict worstJ, double worst, double base,
@@ -177,27 +191,29 @@ kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
     const __m256d wv = _mm256_set1_pd(worst);
     const __m256d bv = _mm256_set1_pd(base);
     const __m256d tv = _mm256_set1_pd(tol);
-    const __m256d lb0 = _mm256_sub_pd(
-        _mm256_loadu_pd(e), _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ))));
-    const __m256d lb1 = _mm256_sub_pd(
-        _mm256_loadu_pd(e + 4),
-        _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ + 4))));
-    /* The lists' entries are never NaN, so max picks the larger. */
-    const __m256d w0 = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ));
-    const __m256d w1 = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ + 4));
-    const __m256d c0 = _mm256_cmp_pd(lb0, w0, _CMP_NGT_UQ);
-    const __m256d c1 = _mm256_cmp_pd(lb1, w1, _CMP_NGT_UQ);
-    return _mm256_movemask_pd(_mm256_or_pd(c0, c1)) != 0;
+    const __m256d kv = _mm256_set1_pd(KMS_KNN_EXACT_BELOW);
+    __m256d any = _mm256_setzero_pd();
+    for (int h = 0; h < 8; h += 4) {
+        const __m256d ev = _mm256_loadu_pd(e + h);
+        const __m256d mg = _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ + h)));
+        const __m256d lb = _mm256_sub_pd(ev, mg);
+        /* The lists' entries are never NaN, so max picks the larger. */
+        const __m256d w = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ + h));
+        any = _mm256_or_pd(any, _mm256_cmp_pd(lb, w, _CMP_NGT_UQ));
+        any = _mm256_or_pd(any, _mm256_cmp_pd(ev, _mm256_mul_pd(kv, mg), _CMP_NGE_UQ));
+    }
+    return _mm256_movemask_pd(any) != 0;
 }
 #endif
 
 /* Consume one row of a tile by the expansion: member i (squared norm nrm_i)
  * against the members j0 + c, c < n (squared norms nrmJ[c]), at expansion
- * values erow[c] and their square roots srow[c].  Adds srow to *acc as
- * kms__knn_pair_sum does; for every pair that may enter the list of i or
- * of j (worst entries cached in worstJ), computes the exact squared
- * distance with exact (up to 8 pairs per call) and offers it to both
- * lists. */
+ * values erow[c] and their square roots srow[c].  For every pair that may
+ * enter the list of i or of j (worst entries cached in worstJ; k = 0: no
+ * lists), and every pair whose expansion is too small for its margin,
+ * computes the exact squared distance with exact (up to 8 pairs per call);
+ * offers the former to both lists, and makes srow[c] of the latter the
+ * exact distance.  Then adds srow to *acc (kms__knn_pair_sum). */
 #define KMS__CRS_NAME kms__knn_consume_row_screened
 #define KMS__CRS_ANY8 kms__screen_any8
 #include "kms_knn_screen.inc"
@@ -217,7 +233,7 @@ __attribute__((target("avx2")))
 /* kms__knn_consume_row_screened as a function (the dense kernel's row
  * pieces, their square roots srow already formed).  An AVX2 variant (the
  * same IEEE operations, wider) where the CPU has it. */
-typedef void (*kms__screen_row_fn)(const double *erow, const double *srow,
+typedef void (*kms__screen_row_fn)(const double *erow, double *srow,
                                    kms_idx n, kms_idx j0, kms_idx i, kms_idx k,
                                    double *ldist, kms_idx *lpos, double *worstJ,
                                    kms__ksum *acc, const double *nrmJ,
@@ -225,7 +241,7 @@ typedef void (*kms__screen_row_fn)(const double *erow, const double *srow,
                                    kms__exact_fn exact, const void *src);
 
 #define KMS__SCREEN_ROW_PARAMS                                                \
-    const double *restrict erow, const double *restrict srow, kms_idx n,      \
+    const double *restrict erow, double *restrict srow, kms_idx n,            \
         kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,             \
         kms_idx *restrict lpos, double *restrict worstJ, kms__ksum *acc,      \
         const double *restrict nrmJ, double nrm_i, kms__screen scr,           \

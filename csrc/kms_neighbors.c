@@ -118,7 +118,7 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                 break;
             }
             const double *restrict erow = strip + (r - r0) * KMS_BLOCK;
-            const double *restrict srow = sq + (r - r0) * KMS_BLOCK;
+            double *restrict srow = sq + (r - r0) * KMS_BLOCK;
             row_fn(erow + c0, srow + c0, n, J0 + c0, I0 + r, k, ldist, lpos,
                    worstJ + c0, &racc[r], bn + c0, an[r], scr, kms__tile_exact,
                    &src);

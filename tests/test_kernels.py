@@ -182,6 +182,17 @@ def test_knn_screening_keeps_exact_lists_under_cancellation(rng, dtype, offset):
         assert np.isfinite(pair_sum) and pair_sum >= 0.0
 
 
+@pytest.mark.parametrize("offset", [1e3, -1e6])
+def test_knn_pair_sum_accurate_far_from_the_origin(rng, offset):
+    # A small cloud far from the origin: the norm expansion cancels, so the
+    # pair sum must fall back to the exact differences to stay accurate.
+    X = offset + 1e-3 * rng.normal(size=(500, 6))
+    rows = rng.permutation(500)[:400].astype(np.int64)
+    for k in (0, 3):
+        _, pair_sum = _neighbors.knn_sparsity(X, rows, k, 2)
+        assert_allclose(pair_sum, pdist(X[rows]).sum(), rtol=1e-12)
+
+
 def test_knn_errors(rng):
     X = rng.normal(size=(20, 3))
     rows = np.arange(5, dtype=np.int64)

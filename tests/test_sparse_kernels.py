@@ -17,6 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.spatial.distance import pdist
 from numpy.testing import assert_array_equal
 
 from kmsmote import _generate, _kmeans, _neighbors, _sparse
@@ -351,6 +352,25 @@ def test_knn_many_more_columns_than_entries(dtype):
         assert_array_equal(a[0], b[0])
         assert_array_equal(_bits(a[1]), _bits(b[1]))
         assert a[2] == b[2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_knn_pair_sum_accurate_with_a_large_common_column(dtype):
+    # Every row stores a large constant column: the expansion cancels and
+    # the pair sum falls back to exact differences, as on the dense data.
+    rng = np.random.default_rng(4)
+    X = _random_csr(rng, 600, 40, 0.1).tolil()
+    X[:, 7] = 1e5
+    X = _as(X.tocsr(), dtype, np.int32)
+    D = X.toarray()
+    rows = rng.permutation(600)[:450].astype(np.int64)
+    ref = pdist(D[rows].astype(np.float64)).sum()
+    dense = _neighbors.knn_sparsity(D, rows, 3, 2)
+    for nt in THREADS:
+        nn, pair_sum = _sparse.csr_knn_sparsity(X, rows, 3, nt)
+        assert_array_equal(nn, dense[0])
+        assert pair_sum == dense[1]
+        np.testing.assert_allclose(pair_sum, ref, rtol=1e-12)
 
 
 def test_knn_tiny_sets_and_rows_in_any_order():
