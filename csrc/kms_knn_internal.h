@@ -101,7 +101,9 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
  * exact distance and is offered.  Where e is too small for its margin
  * (near points far from the origin: the expansion cancels), the pair sum
  * takes the exact distance too (KMS_KNN_EXACT_BELOW); the decision reads
- * only e and the norms, so dense and CSR data make the same one.  A top-k list under the total order
+ * only e, the norms and the margin, whose number of terms both kernels
+ * take from the set's non-zero values, so dense and CSR data make the
+ * same one.  A top-k list under the total order
  * (distance, position) does not depend on the order of the offers, so
  * skipping pairs that cannot enter changes no list.
  */
@@ -119,7 +121,10 @@ typedef void (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j0,
  * the origin compared with their distances. */
 #define KMS_KNN_EXACT_BELOW 0x1p40
 
-/* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol. */
+/* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol.
+ * Terms that are exactly zero add no rounding error, so n counts the
+ * non-zero ones (the kernels use twice the most non-zero values of a
+ * member, at most d). */
 typedef struct kms__screen {
     double tol;
     double atol;

@@ -33,6 +33,24 @@
 #define KMS_KNN_SET_BYTES ((size_t)256 << 20)
 #endif
 
+/* Most non-zero values among the columns c < nc of a feature-major
+ * buffer (leading dimension ld, d features). */
+static kms_idx kms__col_nonzeros_max(const double *restrict M, kms_idx ld,
+                                     kms_idx nc, kms_idx d)
+{
+    kms_idx cnt[KMS_BLOCK] = {0};
+    for (kms_idx f = 0; f < d; f++) {
+        for (kms_idx c = 0; c < nc; c++) {
+            cnt[c] += M[f * ld + c] != 0.0;
+        }
+    }
+    kms_idx mx = 0;
+    for (kms_idx c = 0; c < nc; c++) {
+        mx = KMS_MAX(mx, cnt[c]);
+    }
+    return mx;
+}
+
 /* The exact squared distance of two members from the gathered tile
  * buffers: the differences summed over the features in ascending order
  * from +0, exactly as the exact strip kernels form them. */
@@ -93,13 +111,12 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                           const double *restrict an, const double *restrict Bt,
                           const double *restrict bn, kms_idx d, kms_idx I0,
                           kms_idx nrI, kms_idx J0, kms_idx ncJ, int diag,
-                          kms_idx k, double *restrict ldist,
+                          kms_idx k, kms__screen scr, double *restrict ldist,
                           kms_idx *restrict lpos, double *restrict strip,
                           double *restrict sq, double *restrict worstJ,
                           kms__ksum *racc)
 {
     const kms__tile_src src = {At, Bt, d, I0, J0};
-    const kms__screen scr = kms__screen_init(d);
     kms__knn_worst_init(ldist, J0, ncJ, k, worstJ);
     for (kms_idx r0 = 0; r0 < nrI; r0 += KMS_DIST_NP) {
         /* On the diagonal, columns below the strip's first row are skipped
