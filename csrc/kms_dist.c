@@ -1,9 +1,9 @@
 /*
  * kmsmote C core (private): blocked squared Euclidean distance strips.
  *
- * Two families share the micro-tiles: exact differences (sum of (x - b)^2,
- * for the neighbour kernels) and dot products finished by the norm
- * expansion kms__expand (k-means).
+ * Dot-product micro-tiles finished by the norm expansion kms__expand
+ * (k-means, and the neighbour kernels' pair sums and screening), with or
+ * without square roots, and a running nearest point.
  *
  * A micro-tile of accumulators stays in registers across the feature loop:
  * with GCC/Clang vector extensions, 4 points x 8 columns in 8 AVX2
@@ -45,52 +45,6 @@ typedef double kms__v2d __attribute__((vector_size(16), aligned(8), may_alias));
 typedef double kms__v4d __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long kms__v2l __attribute__((vector_size(16)));
 typedef long long kms__v4l __attribute__((vector_size(32)));
-
-/* Accumulate the micro-tile of columns c .. c+W*NV-1 into acc[NP][NV], for
- * vector type V of W doubles (W * NV divides KMS_DIST_NC). */
-#define KMS__TILE(V, W, NV)                                                   \
-    V acc[KMS_DIST_NP][NV];                                                   \
-    for (int p = 0; p < KMS_DIST_NP; p++) {                                   \
-        for (int v = 0; v < NV; v++) {                                        \
-            acc[p][v] = (V){0};                                               \
-        }                                                                     \
-    }                                                                         \
-    for (kms_idx f = 0; f < d; f++) {                                         \
-        const double *bf = Bt + f * ldb + c;                                  \
-        const double *pf = Pt + f * ldp;                                      \
-        V b[NV];                                                              \
-        for (int v = 0; v < NV; v++) {                                        \
-            b[v] = *(const V *)(bf + W * v);                                  \
-        }                                                                     \
-        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
-            const double x = pf[p];                                           \
-            for (int v = 0; v < NV; v++) {                                    \
-                const V t = x - b[v];                                         \
-                acc[p][v] += t * t;                                           \
-            }                                                                 \
-        }                                                                     \
-    }
-
-/* Strip: store the micro-tiles (and their square roots, right after each
- * micro-tile, so that the unpipelined square roots overlap the next
- * micro-tile's arithmetic). */
-#define KMS__STRIP_BODY(V, W, NV, SQRTV)                                      \
-    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
-    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
-        KMS__TILE(V, W, NV)                                                   \
-        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
-            for (int v = 0; v < NV; v++) {                                    \
-                *(V *)(out + p * ldo + c + W * v) = acc[p][v];                \
-            }                                                                 \
-        }                                                                     \
-        if (sq != NULL) {                                                     \
-            for (int p = 0; p < KMS_DIST_NP; p++) {                           \
-                for (int v = 0; v < NV; v++) {                                \
-                    *(V *)(sq + p * ldo + c + W * v) = SQRTV(acc[p][v]);      \
-                }                                                             \
-            }                                                                 \
-        }                                                                     \
-    }
 
 /* Dot-product micro-tile: acc[p][v] = sum_f Pt[f, p] * Bt[f, c + W*v],
  * features in ascending order from +0. */
@@ -141,6 +95,25 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
         }                                                                     \
     }
 
+/* Expansion strip with square roots: as KMS__DSTRIP_BODY, and sq receives
+ * the square roots right after each micro-tile, so that the unpipelined
+ * square roots overlap the next micro-tile's multiplications. */
+#define KMS__DSQSTRIP_BODY(V, L, W, NV, SQRTV)                                \
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
+    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
+        KMS__DOT_TILE(V, W, NV)                                               \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            const V pnv = (V){0} + pn[p];                                     \
+            for (int v = 0; v < NV; v++) {                                    \
+                V o;                                                          \
+                KMS__EXPAND_V(V, L, *(const V *)(bn + c + W * v), acc[p][v],  \
+                              pnv, o);                                        \
+                *(V *)(out + p * ldo + c + W * v) = o;                        \
+                *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);                  \
+            }                                                                 \
+        }                                                                     \
+    }
+
 /* Nearest: fold the micro-tile into the running minimum (strict <, points
  * in ascending order), selecting with masks so that it stays in vectors. */
 #define KMS__DNEAREST_BODY(V, L, W, NV)                                       \
@@ -187,11 +160,12 @@ static inline kms__v2d kms__sqrt_v2d(kms__v2d x)
 #define KMS__SQRT_V2D(x) kms__sqrt_v2d(x)
 #endif
 
-static void kms__strip_v2d(const double *Pt, kms_idx ldp, const double *Bt,
-                           kms_idx ldb, kms_idx d, kms_idx nc, double *out,
-                           kms_idx ldo, double *sq)
+static void kms__dsqstrip_v2d(const double *Pt, kms_idx ldp, const double *pn,
+                              const double *Bt, kms_idx ldb, const double *bn,
+                              kms_idx d, kms_idx nc, double *out, kms_idx ldo,
+                              double *sq)
 {
-    KMS__STRIP_BODY(kms__v2d, 2, 2, KMS__SQRT_V2D)
+    KMS__DSQSTRIP_BODY(kms__v2d, kms__v2l, 2, 2, KMS__SQRT_V2D)
 }
 
 static void kms__dstrip_v2d(const double *Pt, kms_idx ldp, const double *pn,
@@ -212,11 +186,12 @@ static void kms__dnearest_v2d(const double *Pt, kms_idx ldp, const double *pn,
 
 #if KMS_X86_DISPATCH
 __attribute__((target("avx2")))
-static void kms__strip_v4d(const double *Pt, kms_idx ldp, const double *Bt,
-                           kms_idx ldb, kms_idx d, kms_idx nc, double *out,
-                           kms_idx ldo, double *sq)
+static void kms__dsqstrip_v4d(const double *Pt, kms_idx ldp, const double *pn,
+                              const double *Bt, kms_idx ldb, const double *bn,
+                              kms_idx d, kms_idx nc, double *out, kms_idx ldo,
+                              double *sq)
 {
-    KMS__STRIP_BODY(kms__v4d, 4, 2, KMS__SQRT_V4D)
+    KMS__DSQSTRIP_BODY(kms__v4d, kms__v4l, 4, 2, KMS__SQRT_V4D)
 }
 
 __attribute__((target("avx2")))
@@ -239,32 +214,6 @@ static void kms__dnearest_v4d(const double *Pt, kms_idx ldp, const double *pn,
 #endif
 
 #else /* portable C: the same operations, one output at a time */
-
-static void kms__strip_c(const double *Pt, kms_idx ldp, const double *Bt,
-                         kms_idx ldb, kms_idx d, kms_idx nc, double *out,
-                         kms_idx ldo, double *sq)
-{
-    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
-    for (int p = 0; p < KMS_DIST_NP; p++) {
-        double *o = out + p * ldo;
-        for (kms_idx c = 0; c < ncp; c++) {
-            o[c] = 0.0;
-        }
-        for (kms_idx f = 0; f < d; f++) {
-            const double x = Pt[f * ldp + p];
-            const double *b = Bt + f * ldb;
-            for (kms_idx c = 0; c < ncp; c++) {
-                const double t = x - b[c];
-                o[c] += t * t;
-            }
-        }
-        if (sq != NULL) {
-            for (kms_idx c = 0; c < ncp; c++) {
-                sq[p * ldo + c] = sqrt(o[c]);
-            }
-        }
-    }
-}
 
 /* Dot products of one point against the columns, features in order. */
 static void kms__dot_c(const double *Pt, kms_idx ldp, int p, const double *Bt,
@@ -296,6 +245,20 @@ static void kms__dstrip_c(const double *Pt, kms_idx ldp, const double *pn,
     }
 }
 
+static void kms__dsqstrip_c(const double *Pt, kms_idx ldp, const double *pn,
+                            const double *Bt, kms_idx ldb, const double *bn,
+                            kms_idx d, kms_idx nc, double *out, kms_idx ldo,
+                            double *sq)
+{
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
+    kms__dstrip_c(Pt, ldp, pn, Bt, ldb, bn, d, nc, out, ldo);
+    for (int p = 0; p < KMS_DIST_NP; p++) {
+        for (kms_idx c = 0; c < ncp; c++) {
+            sq[p * ldo + c] = sqrt(out[p * ldo + c]);
+        }
+    }
+}
+
 static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
                             int np, double c_first, int init,
                             const double *Bt, kms_idx ldb, const double *bn,
@@ -320,17 +283,17 @@ static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
 
 #endif
 
-kms__strip_fn kms__strip_kernel(void)
+kms__dsqstrip_fn kms__dsqstrip_kernel(void)
 {
 #if KMS_HAVE_VECTOR_EXT
 #if KMS_X86_DISPATCH
     if (kms__use_avx2()) {
-        return kms__strip_v4d;
+        return kms__dsqstrip_v4d;
     }
 #endif
-    return kms__strip_v2d;
+    return kms__dsqstrip_v2d;
 #else
-    return kms__strip_c;
+    return kms__dsqstrip_c;
 #endif
 }
 

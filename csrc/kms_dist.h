@@ -2,20 +2,20 @@
  * kmsmote C core (private): blocked squared Euclidean distances.
  *
  * Both operands are feature-major double buffers (element f of item i at
- * buf[f * ld + i]).  Two families: exact differences (neighbours) and the
- * norm expansion (k-means).  A "strip" is KMS_DIST_NP points against nc
- * columns:
+ * buf[f * ld + i]).  A "strip" is KMS_DIST_NP points against nc columns:
+ * the dot products
  *
- *   out[p * ldo + c] = sum_{f < d} (Pt[f * ldp + p] - Bt[f * ldb + c])^2
+ *   sum_{f < d} Pt[f * ldp + p] * Bt[f * ldb + c]
  *
- * for p < KMS_DIST_NP and c < round_up(nc, KMS_DIST_NC); Pt and Bt must be
- * readable (padded) that far.  If sq is not NULL, sq[p * ldo + c] also
- * receives sqrt(out[p * ldo + c]).  Every output is formed by the same sequence
- * of IEEE operations (start at 0, add the squared difference of feature 0,
- * then 1, ...), which is what a scalar loop over the features does: the
+ * for p < KMS_DIST_NP and c < round_up(nc, KMS_DIST_NC) (Pt and Bt must be
+ * readable, padded, that far), finished by the norm expansion
+ * kms__expand.  Every output is formed by the same sequence of IEEE
+ * operations (start at 0, add the product of feature 0, then 1, ..., then
+ * the expansion), which is what a scalar loop over the features does: the
  * SIMD variants only compute independent outputs side by side, so every
- * variant, and every thread count, gives bit-identical results, and equal
- * inputs give equal distances (exact ties).
+ * variant, and every thread count, gives bit-identical results.  (The
+ * neighbour kernels' exact distances, sums of squared differences, are
+ * formed in kms_neighbors.c and kms_sparse.inc.)
  */
 #ifndef KMSMOTE_KMS_DIST_H
 #define KMSMOTE_KMS_DIST_H
@@ -44,14 +44,6 @@ int kms__avx2_enabled(void);
 #define KMS_DIST_NP 4
 #define KMS_DIST_NC 8
 
-typedef void (*kms__strip_fn)(const double *Pt, kms_idx ldp,
-                              const double *Bt, kms_idx ldb, kms_idx d,
-                              kms_idx nc, double *out, kms_idx ldo,
-                              double *sq);
-
-/* The fastest strip kernel this CPU runs (AVX2 or baseline). */
-kms__strip_fn kms__strip_kernel(void);
-
 /* Squared Euclidean distance by the expansion used by k-means, from the
  * squared norms xx = sum_f x_f^2, cc = sum_f c_f^2 and the dot product
  * dot = sum_f x_f c_f (each summed over the features in ascending order
@@ -77,6 +69,16 @@ typedef void (*kms__dstrip_fn)(const double *Pt, kms_idx ldp, const double *pn,
                                kms_idx d, kms_idx nc, double *out, kms_idx ldo);
 
 kms__dstrip_fn kms__dstrip_kernel(void);
+
+/* Expansion strip with square roots: as kms__dstrip_fn, and also
+ * sq[p * ldo + c] = sqrt(out[p * ldo + c]) for the same outputs. */
+typedef void (*kms__dsqstrip_fn)(const double *Pt, kms_idx ldp,
+                                 const double *pn, const double *Bt,
+                                 kms_idx ldb, const double *bn, kms_idx d,
+                                 kms_idx nc, double *out, kms_idx ldo,
+                                 double *sq);
+
+kms__dsqstrip_fn kms__dsqstrip_kernel(void);
 
 /* Running nearest point for the columns of Bt, with the distances of
  * kms__dstrip_fn:  the np (<= NP) points of Pt are numbered c_first,

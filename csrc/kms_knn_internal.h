@@ -2,14 +2,20 @@
  * kmsmote C core (private): top-k lists and pair-sum accumulation shared by
  * the dense (kms_neighbors.c) and CSR (kms_sparse.c) neighbour kernels.
  *
- * Both kernels visit the same tiles in the same order and hand every row of
- * a tile to kms__knn_consume_row, so that given bit-equal distances they
- * produce bit-equal neighbour lists and pair sums.
+ * Both kernels hand every row piece (one row against the later members of
+ * one column block) to kms__knn_consume_row_screened, in an order that
+ * gives every row's pieces in ascending block order, so that given
+ * bit-equal expansion values they produce bit-equal pair sums; the lists
+ * hold exact distances and do not depend on the order of the offers.
  */
 #ifndef KMSMOTE_KMS_KNN_INTERNAL_H
 #define KMSMOTE_KMS_KNN_INTERNAL_H
 
 #include "kms_internal.h"
+
+#if KMS_X86_DISPATCH
+#include <immintrin.h>
+#endif
 
 /* Row blocks per work unit: a gathered column block serves this many row
  * blocks.  Fixed (the pair sum is accumulated per unit). */
@@ -40,69 +46,8 @@ static inline int kms__topk_insert(double *restrict dl, kms_idx *restrict pl,
     return 1;
 }
 
-/* Offer the candidates (drow[c], pos0 + c), c < n, to the list of one
- * member.  Blocks of 8 are screened against the current worst entry first
- * (a vectorisable test); most blocks hold no candidate. */
-static inline void kms__offer_row(const double *restrict drow, kms_idx n,
-                                  kms_idx pos0, kms_idx k,
-                                  double *restrict dl, kms_idx *restrict pl)
-{
-    double worst = dl[k - 1];
-    kms_idx c = 0;
-    for (; c + 8 <= n; c += 8) {
-        int any = 0;
-        for (int l = 0; l < 8; l++) {
-            any |= drow[c + l] <= worst;
-        }
-        if (!any) {
-            continue;
-        }
-        for (int l = 0; l < 8; l++) {
-            if (drow[c + l] <= worst &&
-                kms__topk_insert(dl, pl, k, drow[c + l], pos0 + c + l)) {
-                worst = dl[k - 1];
-            }
-        }
-    }
-    for (; c < n; c++) {
-        if (drow[c] <= worst && kms__topk_insert(dl, pl, k, drow[c], pos0 + c)) {
-            worst = dl[k - 1];
-        }
-    }
-}
-
-/* Offer member i (at distance drow[c]) to the lists of the members
- * J0 + c, c < n, whose current worst distances are cached in worstJ. */
-static inline void kms__offer_col(const double *restrict drow, kms_idx n,
-                                  kms_idx J0, kms_idx i, kms_idx k,
-                                  double *restrict worstJ,
-                                  double *restrict ldist,
-                                  kms_idx *restrict lpos)
-{
-    for (kms_idx c = 0; c < n; c += 8) {
-        const int nl = (int)KMS_MIN((kms_idx)8, n - c);
-        int any = 0;
-        if (nl == 8) {
-            for (int l = 0; l < 8; l++) {
-                any |= drow[c + l] <= worstJ[c + l];
-            }
-            if (!any) {
-                continue;
-            }
-        }
-        for (int l = 0; l < nl; l++) {
-            if (drow[c + l] <= worstJ[c + l]) {
-                const kms_idx j = J0 + c + l;
-                if (kms__topk_insert(ldist + j * k, lpos + j * k, k, drow[c + l], i)) {
-                    worstJ[c + l] = ldist[j * k + (k - 1)];
-                }
-            }
-        }
-    }
-}
-
 /* Per-tile cache of the current worst distance of the members J0 + c,
- * c < ncJ (used by kms__offer_col). */
+ * c < ncJ (read and updated by kms__knn_consume_row_screened). */
 static inline void kms__knn_worst_init(const double *restrict ldist,
                                        kms_idx J0, kms_idx ncJ, kms_idx k,
                                        double *restrict worstJ)
@@ -114,22 +59,13 @@ static inline void kms__knn_worst_init(const double *restrict ldist,
     }
 }
 
-/* Consume one row of a tile: member i against the members j0 + c, c < n,
- * at squared distances drow[c] and distances srow[c].  Adds the distances
- * to *acc (eight interleaved partial sums, combined in a fixed order, then
- * one compensated addition) and offers each pair to the lists of both
- * members.  The dense and the CSR kernels call it with the same rows in the
- * same order, so their pair sums are bit-identical. */
-static inline void kms__knn_consume_row(const double *restrict drow,
-                                        const double *restrict srow,
-                                        kms_idx n, kms_idx j0, kms_idx i,
-                                        kms_idx k, double *restrict ldist,
-                                        kms_idx *restrict lpos,
-                                        double *restrict worstJ,
-                                        kms__ksum *acc)
+/* Add the distances srow[c], c < n, to *acc: eight interleaved partial
+ * sums (independent, so they vectorise), combined in a fixed order, then
+ * one compensated addition.  Every kernel adds one row piece at a time,
+ * in the same order, so their pair sums are bit-identical. */
+static inline __attribute__((always_inline)) void
+kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
 {
-    /* Eight interleaved partial sums: independent, so they vectorise, and
-     * combined in a fixed order. */
     double lane[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
     kms_idx c = 0;
     for (; c + 8 <= n; c += 8) {
@@ -142,11 +78,203 @@ static inline void kms__knn_consume_row(const double *restrict drow,
     }
     kms__ksum_add(acc, ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
                            ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+}
 
-    if (k > 0) {
-        kms__offer_row(drow, n, j0, k, ldist + i * k, lpos + i * k);
-        kms__offer_col(drow, n, j0, i, k, worstJ, ldist, lpos);
+/* ------------------------------------------------------------------------
+ * Screened neighbour lists.
+ *
+ * The pair sum adds the distances of the norm expansion
+ *
+ *   e(i, j) = kms__expand(|x_j|^2, x_i . x_j, |x_i|^2)
+ *
+ * (norms and dot product summed over the features in ascending order, as
+ * k-means does; a sparse row skips its zeros, which changes no sum), cheap
+ * on both dense and CSR data.  The neighbour lists keep the exact
+ * squared distances (differences summed over the features in ascending
+ * order): e only screens the pairs.  Both e and the exact sum are within
+ * (2n + 7) u (|x_i|^2 + |x_j|^2) and (n + 3) u d^2 <= 2 (n + 3) u
+ * (|x_i|^2 + |x_j|^2) of the true squared distance (n terms per sum,
+ * u = 2^-53, the classical bounds of recursive summation), plus at most
+ * 2^-1075 per operation whose result is subnormal.  The margin below
+ * doubles that, so a pair whose e exceeds a list's current worst entry by
+ * more than the margin cannot enter that list; every other pair gets its
+ * exact distance and is offered.  Where e is too small for its margin
+ * (near points far from the origin: the expansion cancels), the pair sum
+ * takes the exact distance too (KMS_KNN_EXACT_BELOW); the decision reads
+ * only e, the norms and the margin, whose number of terms both kernels
+ * take from the set's non-zero values, so dense and CSR data make the
+ * same one.  A top-k list under the total order
+ * (distance, position) does not depend on the order of the offers, so
+ * skipping pairs that cannot enter changes no list.
+ */
+
+/* Exact squared distances of member i to the members j0 + l (positions in
+ * the set) for the bits l < 8 set in mask, into out[l] (the other entries
+ * of out may be written too). */
+typedef void (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j0,
+                              unsigned mask, double *out);
+
+/* A pair whose expansion value is below KMS_KNN_EXACT_BELOW times its
+ * margin adds its exact distance to the pair sum instead: every term of
+ * the pair sum then has a relative error below 2^-42 (the expansion is
+ * within half its margin of the truth), however far the points are from
+ * the origin compared with their distances. */
+#define KMS_KNN_EXACT_BELOW 0x1p40
+
+/* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol.
+ * Terms that are exactly zero add no rounding error, so n counts the
+ * non-zero ones (the kernels use twice the most non-zero values of a
+ * member, at most d). */
+typedef struct kms__screen {
+    double tol;
+    double atol;
+} kms__screen;
+
+static inline kms__screen kms__screen_init(kms_idx n_terms)
+{
+    kms__screen s;
+    s.tol = (4.0 * (double)n_terms + 16.0) * 0x1p-52;
+    s.atol = (8.0 * (double)n_terms + 16.0) * 0x1p-1074;
+    return s;
+}
+
+/* Non-zero if one of the 8 pairs c < 8 has something to do: it may enter
+ * a list, !(e[c] - mg > w) with mg = base + tol * nrmJ[c] and w the larger
+ * of worst and worstJ[c], or its pair-sum term must be exact,
+ * !(e[c] >= KMS_KNN_EXACT_BELOW * mg) (NaN does both).  The same
+ * operations as the per-pair tests of kms__knn_consume_row_screened, on
+ * vectors. */
+#if KMS_HAVE_VECTOR_EXT
+typedef double kms__sv4 __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long kms__sl4 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) int
+kms__screen_any8(const double *restrict e, const double *restrict nrmJ,
+                 const double *restrict worstJ, double worst, double base,
+                 double tol)
+{
+    const kms__sv4 wv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + worst;
+    const kms__sv4 bv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + base;
+    const kms__sv4 tv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + tol;
+    const kms__sv4 kv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + KMS_KNN_EXACT_BELOW;
+    kms__sl4 any = {0, 0, 0, 0};
+    for (int h = 0; h < 8; h += 4) {
+        const kms__sv4 ev = *(const kms__sv4 *)(e + h);
+        const kms__sv4 mg = bv + tv * *(const kms__sv4 *)(nrmJ + h);
+        const kms__sv4 lb = ev - mg;
+        const kms__sv4 wj = *(const kms__sv4 *)(worstJ + h);
+        const kms__sl4 gt = wv > wj;
+        const kms__sv4 w = (kms__sv4)((gt & (kms__sl4)wv) | (~gt & (kms__sl4)wj));
+        any |= ~(lb > w) | ~(ev >= kv * mg);
     }
+    return (any[0] | any[1] | any[2] | any[3]) != 0;
+}
+#else
+static inline int kms__screen_any8(const double *restrict e,
+                                   const double *restrict nrmJ,
+                                   const double *restrict worstJ, double worst,
+                                   double base, double tol)
+{
+    int any = 0;
+    for (int l = 0; l < 8; l++) {
+        const double mg = base + tol * nrmJ[l];
+        const double w = worst > worstJ[l] ? worst : worstJ[l];
+        any |= !(e[l] - mg > w) | !(e[l] >= KMS_KNN_EXACT_BELOW * mg);
+    }
+    return any;
+}
+#endif
+
+#if KMS_X86_DISPATCH
+/* kms__screen_any8 with AVX2 intrinsics (max, unordered compares, a
+ * movemask): the same tests, fewer instructions. */
+static inline __attribute__((always_inline, target("avx2"))) int
+kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
+                      const double *restrict worstJ, double worst, double base,
+                      double tol)
+{
+    const __m256d wv = _mm256_set1_pd(worst);
+    const __m256d bv = _mm256_set1_pd(base);
+    const __m256d tv = _mm256_set1_pd(tol);
+    const __m256d kv = _mm256_set1_pd(KMS_KNN_EXACT_BELOW);
+    __m256d any = _mm256_setzero_pd();
+    for (int h = 0; h < 8; h += 4) {
+        const __m256d ev = _mm256_loadu_pd(e + h);
+        const __m256d mg = _mm256_add_pd(bv, _mm256_mul_pd(tv, _mm256_loadu_pd(nrmJ + h)));
+        const __m256d lb = _mm256_sub_pd(ev, mg);
+        /* The lists' entries are never NaN, so max picks the larger. */
+        const __m256d w = _mm256_max_pd(wv, _mm256_loadu_pd(worstJ + h));
+        any = _mm256_or_pd(any, _mm256_cmp_pd(lb, w, _CMP_NGT_UQ));
+        any = _mm256_or_pd(any, _mm256_cmp_pd(ev, _mm256_mul_pd(kv, mg), _CMP_NGE_UQ));
+    }
+    return _mm256_movemask_pd(any) != 0;
+}
+#endif
+
+/* Consume one row of a tile by the expansion: member i (squared norm nrm_i)
+ * against the members j0 + c, c < n (squared norms nrmJ[c]), at expansion
+ * values erow[c] and their square roots srow[c].  For every pair that may
+ * enter the list of i or of j (worst entries cached in worstJ; k = 0: no
+ * lists), and every pair whose expansion is too small for its margin,
+ * computes the exact squared distance with exact (up to 8 pairs per call);
+ * offers the former to both lists, and makes srow[c] of the latter the
+ * exact distance.  Then adds srow to *acc (kms__knn_pair_sum). */
+#define KMS__CRS_NAME kms__knn_consume_row_screened
+#define KMS__CRS_ANY8 kms__screen_any8
+#include "kms_knn_screen.inc"
+#undef KMS__CRS_NAME
+#undef KMS__CRS_ANY8
+
+#if KMS_X86_DISPATCH
+/* The same, for the AVX2 variants of the row functions. */
+#define KMS__CRS_NAME kms__knn_consume_row_screened_avx2
+#define KMS__CRS_ANY8 kms__screen_any8_avx2
+__attribute__((target("avx2")))
+#include "kms_knn_screen.inc"
+#undef KMS__CRS_NAME
+#undef KMS__CRS_ANY8
+#endif
+
+/* kms__knn_consume_row_screened as a function (the dense kernel's row
+ * pieces, their square roots srow already formed).  An AVX2 variant (the
+ * same IEEE operations, wider) where the CPU has it. */
+typedef void (*kms__screen_row_fn)(const double *erow, double *srow,
+                                   kms_idx n, kms_idx j0, kms_idx i, kms_idx k,
+                                   double *ldist, kms_idx *lpos, double *worstJ,
+                                   kms__ksum *acc, const double *nrmJ,
+                                   double nrm_i, kms__screen scr,
+                                   kms__exact_fn exact, const void *src);
+
+#define KMS__SCREEN_ROW_PARAMS                                                \
+    const double *restrict erow, double *restrict srow, kms_idx n,            \
+        kms_idx j0, kms_idx i, kms_idx k, double *restrict ldist,             \
+        kms_idx *restrict lpos, double *restrict worstJ, kms__ksum *acc,      \
+        const double *restrict nrmJ, double nrm_i, kms__screen scr,           \
+        kms__exact_fn exact, const void *src
+
+static inline void kms__screen_row_base(KMS__SCREEN_ROW_PARAMS)
+{
+    kms__knn_consume_row_screened(erow, srow, n, j0, i, k, ldist, lpos, worstJ,
+                                  acc, nrmJ, nrm_i, scr, exact, src);
+}
+
+#if KMS_X86_DISPATCH
+__attribute__((target("avx2")))
+static inline void kms__screen_row_avx2(KMS__SCREEN_ROW_PARAMS)
+{
+    kms__knn_consume_row_screened_avx2(erow, srow, n, j0, i, k, ldist, lpos,
+                                       worstJ, acc, nrmJ, nrm_i, scr, exact, src);
+}
+#endif
+
+static inline kms__screen_row_fn kms__screen_row_kernel(void)
+{
+#if KMS_X86_DISPATCH
+    if (kms__avx2_enabled()) {
+        return kms__screen_row_avx2;
+    }
+#endif
+    return kms__screen_row_base;
 }
 
 /* Merge the per-thread lists into the first one and write the outputs. */

@@ -20,10 +20,14 @@ extern "C" {
  * first, ties broken by ascending position.  nn[m*k] receives positions,
  * nn_dist[m*k] (if not NULL) the distances.  *pair_dist_sum receives the sum
  * of the Euclidean distances over all unordered pairs {i, j}, i != j; the
- * mean pairwise distance is then 2 * sum / (m * (m - 1)).  Distances are
- * computed in double from the differences (summed over the features in
- * order, so equal inputs give exactly equal distances), never through a
- * full m*m matrix.  k = 0 is allowed for any m >= 0 (only the pair sum is
+ * mean pairwise distance is then 2 * sum / (m * (m - 1)).  The neighbour
+ * distances are computed in double from the differences (summed over the
+ * features in order, so equal inputs give exactly equal distances); the
+ * pair sum adds the square roots of the norm expansion
+ * (|x_j|^2 - 2 x_i.x_j) + |x_i|^2 (clamped at 0, each sum over the
+ * features in order), which also screens the pairs so that only those
+ * that may enter a list get their exact distance.  Never a full m*m
+ * matrix.  k = 0 is allowed for any m >= 0 (only the pair sum is
  * computed).  Requires k <= m - 1 (KMS_ERR_BAD_K), every rows[i] in
  * [0, n_total) (KMS_ERR_BAD_INDEX) and finite members
  * (KMS_ERR_NONFINITE).  Scratch: n_threads * m * k (distance, position)

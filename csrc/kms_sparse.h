@@ -118,15 +118,21 @@ int kms_csr_lloyd_f32_i64(const float *data, const int64_t *indices,
  * rows[0 .. m-1], the k nearest other members of each (nearest first, ties
  * by ascending position) in nn[m * k], their distances in nn_dist[m * k]
  * if not NULL, and the sum of the Euclidean distances over all unordered
- * pairs in *pair_dist_sum.  A squared distance is the sum of (a_f - b_f)^2
- * over the union of the two rows' stored columns, in ascending column
- * order (an absent entry is 0): the dense kernel's sum without its +0
- * terms.  Same errors as kms_knn_sparsity, plus KMS_ERR_BAD_CSR (checked
- * on the member rows only).  Work per member row and block of 64 members:
- * the block's stored entries plus 64 lanes per stored entry of the row; no
- * m * m matrix.  Scratch: n_threads * m * k list entries, plus per
- * thread about 100 bytes per stored entry of the largest block of 64
- * members. */
+ * pairs in *pair_dist_sum, all bit-identical to the dense kernel's.  An
+ * exact squared distance is the sum of (a_f - b_f)^2 over the union of the
+ * two rows' stored columns, in ascending column order (an absent entry is
+ * 0): the dense kernel's sum without its +0 terms.  The pair sum adds the
+ * square roots of the dense kernel's norm expansion, from the rows'
+ * squared norms and their dot products over the shared columns (in
+ * ascending column order).  Same errors as kms_knn_sparsity, plus
+ * KMS_ERR_BAD_CSR (checked on the member rows only).  Work: per member
+ * row, the postings of its columns in an inverted index of the set plus
+ * O(1) per later member, and an exact merge for each pair that may enter a
+ * list; no m * m matrix.  Scratch: n_threads * m * k list entries, an
+ * inverted index of the set's stored entries (16 bytes each) with d + 1
+ * column offsets (or, when d exceeds 4 nnz + 4096 for the set's nnz
+ * stored entries, offsets for its distinct columns only, found by a
+ * sort), and 16 bytes per member per thread. */
 int kms_csr_knn_sparsity_f64_i32(const double *data, const int32_t *indices,
                                  const int32_t *indptr, kms_idx n_total,
                                  kms_idx d, const kms_idx *rows, kms_idx m,

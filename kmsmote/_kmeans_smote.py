@@ -999,15 +999,33 @@ class _Data:
         from . import _sparse
 
         X = self.X
-        blocks = [
-            _sparse.csr_generate(self.work, kc["rows"], kc["nn"], *draws(kc), self.n_threads)
-            for kc in kept if kc["count"]
-        ]
         top = self.work if X.format == "csr" else X.tocsr()
         if not top.has_sorted_indices:
             # The user's rows may come with unsorted indices; sort a copy.
             top = top.copy()
             top.sort_indices()
+        groups = [(kc["rows"], kc["nn"], *draws(kc)) for kc in kept if kc["count"]]
+        arrays = None
+        if self.work.dtype == X.dtype:
+            # One allocation per array, the synthetic rows written in place.
+            arrays = _sparse.csr_resample(self.work, top, groups, self.n_threads)
+        if arrays is not None:
+            data, indices, indptr = arrays
+            n_rows = indptr.shape[0] - 1
+        else:
+            data, indices, indptr, n_rows = self._stack_sparse(top, groups)
+        csr_type = sparse.csr_array if isinstance(X, sparse.sparray) else sparse.csr_matrix
+        out = csr_type((data, indices, indptr), shape=(n_rows, X.shape[1]))
+        out.has_sorted_indices = True
+        return out if X.format == "csr" else out.asformat(X.format)
+
+    def _stack_sparse(self, top, groups):
+        """(data, indices, indptr, n_rows) of top stacked over the groups'
+        synthetic rows, each generated on its own (the general case)."""
+        from . import _sparse
+
+        X = self.X
+        blocks = [_sparse.csr_generate(self.work, *g, self.n_threads) for g in groups]
         # One allocation for the result (no repeated stacking).
         parts = [top] + blocks
         nnz = sum(int(p.nnz) for p in parts)
@@ -1025,7 +1043,4 @@ class _Data:
             indptr[row + 1:row + 1 + p.shape[0]] = p.indptr[1:] - p.indptr[0] + at
             at += k
             row += p.shape[0]
-        csr_type = sparse.csr_array if isinstance(X, sparse.sparray) else sparse.csr_matrix
-        out = csr_type((data, indices, indptr), shape=(n_rows, X.shape[1]))
-        out.has_sorted_indices = True
-        return out if X.format == "csr" else out.asformat(X.format)
+        return data, indices, indptr, n_rows

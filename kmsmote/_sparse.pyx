@@ -54,6 +54,10 @@ ctypedef fused csr_index:
     int32_t
     int64_t
 
+ctypedef fused ptr_index:
+    int32_t
+    int64_t
+
 
 # --------------------------------------------------------------------------
 # Input handling
@@ -505,13 +509,11 @@ def csr_knn_sparsity(X, rows, k, n_threads, return_distance=False):
 # Generation
 
 
-def _generate_kernel(const floating[::1] data, const csr_index[::1] indices,
-                     const csr_index[::1] indptr, int64_t n_total, int64_t d,
-                     const int64_t[::1] rows, const int64_t[:, ::1] nn,
-                     const int64_t[::1] sample_idx, const double[::1] steps,
-                     int nt):
-    """(out_data, out_indices, out_indptr) of the new rows, compacted."""
-    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+def _count_kernel(const csr_index[::1] indices, const csr_index[::1] indptr,
+                  int64_t n_total, int64_t d, const int64_t[::1] rows,
+                  const int64_t[:, ::1] nn, const int64_t[::1] sample_idx,
+                  int64_t[::1] counts, int nt):
+    """counts[t]: an upper bound of new row t's stored entries (phase 1)."""
     cdef const csr_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
     cdef int64_t m = rows.shape[0], k = nn.shape[1], n_new = sample_idx.shape[0]
     cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
@@ -519,61 +521,158 @@ def _generate_kernel(const floating[::1] data, const csr_index[::1] indices,
     cdef int status
     cdef kms_ctx ctx
     cdef _KmsSignal sig
-    detail = f"X of shape ({n_total}, {d}), m={m}, k={k}, n_new={n_new}"
-
-    counts = np.empty(n_new, dtype=np.int64)
-    cdef int64_t[::1] CNT = counts
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
         if csr_index is int32_t:
-            status = kms_csr_generate_count_i32(ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], n_new, &CNT[0], &ctx)
+            status = kms_csr_generate_count_i32(ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], n_new, &counts[0], &ctx)
         else:
-            status = kms_csr_generate_count_i64(ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], n_new, &CNT[0], &ctx)
-    _kms_check(status, &sig, "csr_generate", detail)
+            status = kms_csr_generate_count_i64(ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], n_new, &counts[0], &ctx)
+    _kms_check(status, &sig, "csr_generate",
+               f"X of shape ({n_total}, {d}), m={m}, k={k}, n_new={n_new}")
 
-    out_indptr = np.empty(n_new + 1, dtype=np.int64)
-    out_indptr[0] = 0
-    np.cumsum(counts, out=out_indptr[1:])
-    cap = int(out_indptr[n_new])
-    itype = np.int32 if csr_index is int32_t else np.int64
-    dtype = np.float32 if floating is float else np.float64
-    out_indices = np.empty(max(cap, 1), dtype=itype)
-    out_data = np.empty(max(cap, 1), dtype=dtype)
-    out_nnz = np.empty(n_new, dtype=np.int64)
-    cdef const int64_t[::1] OP = out_indptr
-    cdef csr_index[::1] OI = out_indices
-    cdef floating[::1] OD = out_data
-    cdef int64_t[::1] ON = out_nnz
+
+def _fill_kernel(const floating[::1] data, const csr_index[::1] indices,
+                 const csr_index[::1] indptr, int64_t n_total, int64_t d,
+                 const int64_t[::1] rows, const int64_t[:, ::1] nn,
+                 const int64_t[::1] sample_idx, const double[::1] steps,
+                 const int64_t[::1] layout, csr_index[::1] out_indices,
+                 floating[::1] out_data, int64_t[::1] out_nnz, int nt):
+    """Phase 2: new row t's entries written from out_*[layout[t]] on (at
+    most layout[t + 1] - layout[t] of them), their count in out_nnz[t]."""
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const csr_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t m = rows.shape[0], k = nn.shape[1], n_new = sample_idx.shape[0]
+    cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
+    cdef const int64_t *nn_p = &nn[0, 0] if m > 0 and k > 0 else NULL
+    cdef csr_index *oi = &out_indices[0] if out_indices.shape[0] > 0 else NULL
+    cdef floating *od = &out_data[0] if out_data.shape[0] > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
         if floating is float and csr_index is int32_t:
-            status = kms_csr_generate_fill_f32_i32(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &OP[0], &OI[0], &OD[0], &ON[0], &ctx)
+            status = kms_csr_generate_fill_f32_i32(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &layout[0], oi, od, &out_nnz[0], &ctx)
         elif floating is float:
-            status = kms_csr_generate_fill_f32_i64(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &OP[0], &OI[0], &OD[0], &ON[0], &ctx)
+            status = kms_csr_generate_fill_f32_i64(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &layout[0], oi, od, &out_nnz[0], &ctx)
         elif csr_index is int32_t:
-            status = kms_csr_generate_fill_f64_i32(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &OP[0], &OI[0], &OD[0], &ON[0], &ctx)
+            status = kms_csr_generate_fill_f64_i32(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &layout[0], oi, od, &out_nnz[0], &ctx)
         else:
-            status = kms_csr_generate_fill_f64_i64(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &OP[0], &OI[0], &OD[0], &ON[0], &ctx)
-    _kms_check(status, &sig, "csr_generate", detail)
+            status = kms_csr_generate_fill_f64_i64(dp, ip, &indptr[0], n_total, d, rows_p, m, nn_p, k, &sample_idx[0], &steps[0], n_new, &layout[0], oi, od, &out_nnz[0], &ctx)
+    _kms_check(status, &sig, "csr_generate",
+               f"X of shape ({n_total}, {d}), m={m}, k={k}, n_new={n_new}")
 
-    # Drop the unused tail of each row (entries whose value was 0), in place:
-    # every row moves left, never past a row not yet moved.
-    new_indptr = np.empty(n_new + 1, dtype=np.int64)
-    cdef int64_t[::1] NP = new_indptr
-    cdef int64_t t, o = 0, src, cnt
+
+cdef int64_t _compact(const int64_t[::1] layout, const int64_t[::1] row_nnz,
+                      int64_t o, csr_index[::1] out_indices,
+                      floating[::1] out_data, ptr_index *out_indptr) noexcept nogil:
+    """Move the rows laid out at layout[t] (row_nnz[t] entries each) left so
+    that they follow each other from position o; out_indptr[t] receives the
+    end of row t.  Rows only move left, never past a row not yet moved.
+    Returns the end of the last row."""
+    cdef int64_t t, src, cnt
+    for t in range(row_nnz.shape[0]):
+        src = layout[t]
+        cnt = row_nnz[t]
+        if src != o and cnt > 0:
+            memmove(&out_indices[o], &out_indices[src], <size_t>cnt * sizeof(csr_index))
+            memmove(&out_data[o], &out_data[src], <size_t>cnt * sizeof(floating))
+        o += cnt
+        out_indptr[t] = <ptr_index>o
+    return o
+
+
+def _compact_rows(const int64_t[::1] layout, const int64_t[::1] row_nnz,
+                  int64_t o, csr_index[::1] out_indices, floating[::1] out_data,
+                  ptr_index[::1] out_indptr):
+    cdef int64_t end
     with nogil:
-        NP[0] = 0
-        for t in range(n_new):
-            src = OP[t]
-            cnt = ON[t]
-            if src != o and cnt > 0:
-                memmove(&OI[o], &OI[src], <size_t>cnt * sizeof(csr_index))
-                memmove(&OD[o], &OD[src], <size_t>cnt * sizeof(floating))
-            o += cnt
-            NP[t + 1] = o
-    nnz = int(new_indptr[n_new])
+        end = _compact(layout, row_nnz, o, out_indices, out_data,
+                       &out_indptr[0] if out_indptr.shape[0] > 0 else NULL)
+    return end
+
+
+def _layout(counts, int64_t start):
+    """Exclusive prefix sum of counts from start (n + 1 entries, int64)."""
+    layout = np.empty(counts.shape[0] + 1, dtype=np.int64)
+    layout[0] = start
+    np.cumsum(counts, out=layout[1:])
+    if start:
+        layout[1:] += start
+    return layout
+
+
+def _generate_kernel(data, indices, indptr, int64_t n_total, int64_t d, rows,
+                     nn, sample_idx, steps, int nt):
+    """(out_data, out_indices, out_indptr) of the new rows, compacted."""
+    n_new = sample_idx.shape[0]
+    counts = np.empty(n_new, dtype=np.int64)
+    _count_kernel(indices, indptr, n_total, d, rows, nn, sample_idx, counts, nt)
+    layout = _layout(counts, 0)
+    cap = int(layout[n_new])
+    out_indices = np.empty(max(cap, 1), dtype=indices.dtype)
+    out_data = np.empty(max(cap, 1), dtype=data.dtype)
+    out_nnz = np.empty(n_new, dtype=np.int64)
+    _fill_kernel(data, indices, indptr, n_total, d, rows, nn, sample_idx, steps,
+                 layout, out_indices, out_data, out_nnz, nt)
+    # Drop the unused tail of each row (entries whose value was 0), in place.
+    new_indptr = np.empty(n_new + 1, dtype=np.int64)
+    new_indptr[0] = 0
+    nnz = _compact_rows(layout, out_nnz, 0, out_indices, out_data, new_indptr[1:])
     if nnz == cap:  # no zero was dropped: the buffers are the result
         return out_data[:nnz], out_indices[:nnz], new_indptr
     return out_data[:nnz].copy(), out_indices[:nnz].copy(), new_indptr
+
+
+def _generate_args(parts, rows, nn, sample_idx, steps, str func):
+    """Checked arguments of a generation call: (data, indices, indptr,
+    n_total, d, rows, nn, sample_idx, steps), canonical on the rows read,
+    or None if there is nothing to generate."""
+    data, indices, indptr, n_total, d = parts
+    r = _rows_array(rows, func, n_total)
+    m = r.shape[0]
+    nn_a = np.asarray(nn)
+    if nn_a.ndim != 2 or nn_a.shape[0] != m:
+        raise ValueError(f"{func}: nn has shape {nn_a.shape} but rows has {m} "
+                         f"entries; expected (m, k)")
+    if nn_a.size and nn_a.dtype.kind not in "iu":
+        raise ValueError(f"{func}: nn must hold integers, got {nn_a.dtype}")
+    nn_a = np.ascontiguousarray(nn_a, dtype=np.int64)
+    k = nn_a.shape[1]
+    sidx = np.asarray(sample_idx)
+    if sidx.ndim != 1 or (sidx.size and sidx.dtype.kind not in "iu"):
+        raise ValueError(f"{func}: sample_idx must be a 1-D integer array")
+    sidx = np.ascontiguousarray(sidx, dtype=np.int64)
+    n_new = sidx.shape[0]
+    st = np.ascontiguousarray(steps, dtype=np.float64)
+    if st.ndim != 1 or st.shape[0] != n_new:
+        raise ValueError(f"{func}: steps has {st.size} entries but sample_idx has "
+                         f"{n_new}")
+    if n_new == 0:
+        return None
+    bad_steps = np.flatnonzero(~np.isfinite(st))
+    if bad_steps.size:
+        raise ValueError(f"{func}: steps[{bad_steps[0]}] = {st[bad_steps[0]]} is "
+                         f"not finite")
+
+    cdef const int64_t[::1] NNV = nn_a.reshape(-1)
+    cdef const int64_t[::1] SV = sidx
+    cdef int64_t c_m = m, c_mk = m * k
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _kms_first_outside(&NNV[0] if NNV.shape[0] > 0 else NULL,
+                                 NNV.shape[0], 0, c_m)
+    if bad >= 0:
+        raise ValueError(f"{func}: nn[{bad // k}, {bad % k}] = "
+                         f"{nn_a[bad // k, bad % k]} is outside [0, m={m})")
+    with nogil:
+        bad = _kms_first_outside(&SV[0], SV.shape[0], 0, c_mk)
+    if bad >= 0:
+        raise ValueError(f"{func}: sample_idx[{bad}] = {sidx[bad]} is outside "
+                         f"[0, m * k={m * k})")
+
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    return data, indices, indptr, n_total, d, r, nn_a, sidx, st
 
 
 def csr_generate(X, rows, nn, sample_idx, steps, n_threads):
@@ -609,51 +708,89 @@ def csr_generate(X, rows, nn, sample_idx, steps, n_threads):
     """
     func = "csr_generate"
     parts = _csr_arrays(X, func)
-    data, indices, indptr, n_total, d = parts
+    d = parts[4]
     cdef int nt = _kms_threads(n_threads)
-    r = _rows_array(rows, func, n_total)
-    m = r.shape[0]
-    nn_a = np.asarray(nn)
-    if nn_a.ndim != 2 or nn_a.shape[0] != m:
-        raise ValueError(f"{func}: nn has shape {nn_a.shape} but rows has {m} "
-                         f"entries; expected (m, k)")
-    if nn_a.size and nn_a.dtype.kind not in "iu":
-        raise ValueError(f"{func}: nn must hold integers, got {nn_a.dtype}")
-    nn_a = np.ascontiguousarray(nn_a, dtype=np.int64)
-    k = nn_a.shape[1]
-    sidx = np.asarray(sample_idx)
-    if sidx.ndim != 1 or (sidx.size and sidx.dtype.kind not in "iu"):
-        raise ValueError(f"{func}: sample_idx must be a 1-D integer array")
-    sidx = np.ascontiguousarray(sidx, dtype=np.int64)
-    n_new = sidx.shape[0]
-    st = np.ascontiguousarray(steps, dtype=np.float64)
-    if st.ndim != 1 or st.shape[0] != n_new:
-        raise ValueError(f"{func}: steps has {st.size} entries but sample_idx has "
-                         f"{n_new}")
-    if n_new == 0:
-        return _sp.csr_matrix((0, d), dtype=data.dtype)
-    bad_steps = np.flatnonzero(~np.isfinite(st))
-    if bad_steps.size:
-        raise ValueError(f"{func}: steps[{bad_steps[0]}] = {st[bad_steps[0]]} is "
-                         f"not finite")
-
-    cdef const int64_t[::1] NNV = nn_a.reshape(-1)
-    cdef const int64_t[::1] SV = sidx
-    cdef int64_t c_m = m, c_mk = m * k
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(&NNV[0] if NNV.shape[0] > 0 else NULL,
-                                 NNV.shape[0], 0, c_m)
-    if bad >= 0:
-        raise ValueError(f"{func}: nn[{bad // k}, {bad % k}] = "
-                         f"{nn_a[bad // k, bad % k]} is outside [0, m={m})")
-    with nogil:
-        bad = _kms_first_outside(&SV[0], SV.shape[0], 0, c_mk)
-    if bad >= 0:
-        raise ValueError(f"{func}: sample_idx[{bad}] = {sidx[bad]} is outside "
-                         f"[0, m * k={m * k})")
-
-    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    prep = _generate_args(parts, rows, nn, sample_idx, steps, func)
+    if prep is None:
+        return _sp.csr_matrix((0, d), dtype=parts[0].dtype)
+    data, indices, indptr, n_total, d, r, nn_a, sidx, st = prep
     out_data, out_indices, out_indptr = _generate_kernel(
         data, indices, indptr, n_total, d, r, nn_a, sidx, st, nt)
-    return _sp.csr_matrix((out_data, out_indices, out_indptr), shape=(n_new, d))
+    return _sp.csr_matrix((out_data, out_indices, out_indptr), shape=(len(sidx), d))
+
+
+def csr_resample(X, top, groups, n_threads):
+    """The rows of ``top``, then the synthetic rows of every group, as the
+    three arrays of one CSR matrix, each allocated once and written in place.
+
+    Equal to stacking ``top`` and ``csr_generate(X, *group, n_threads)`` for
+    every group (those with no new row add nothing), without the
+    intermediate matrices: the generation kernel writes every group's rows
+    straight into the result, and rows whose count was an overestimate
+    (values that interpolate to 0) are moved left afterwards.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_total, n_features), float32 or float64
+        The matrix that the groups' rows index.
+    top : scipy.sparse CSR matrix of shape (n_top, n_features)
+        Canonical (sorted indices, no duplicates).
+    groups : sequence of (rows, nn, sample_idx, steps)
+        As for csr_generate.
+    n_threads : int
+
+    Returns
+    -------
+    (data, indices, indptr) or None
+        data has X's dtype; indices and indptr are int32 if both the stored
+        entries and n_features fit, int64 otherwise.  None (nothing done
+        beyond the checks and counts) when the result's index type is not
+        X's, or top's values are not of X's dtype: the caller then stacks.
+    """
+    func = "csr_generate"
+    parts = _csr_arrays(X, func)
+    d = parts[4]
+    cdef int nt = _kms_threads(n_threads)
+    if top.shape[1] != d:
+        raise ValueError(f"{func}: top has {top.shape[1]} columns, X has {d}")
+    preps = []
+    for rows, nn, sample_idx, steps in groups:
+        prep = _generate_args(parts, rows, nn, sample_idx, steps, func)
+        if prep is not None:
+            counts = np.empty(prep[7].shape[0], dtype=np.int64)
+            _count_kernel(prep[1], prep[2], prep[3], prep[4], prep[5], prep[6],
+                          prep[7], counts, nt)
+            preps.append((prep, counts))
+    lo, hi = int(top.indptr[0]), int(top.indptr[top.shape[0]])
+    cap = (hi - lo) + sum(int(c.sum()) for _, c in preps)
+    itype = np.int32 if max(cap, d) < 2**31 else np.int64
+    if top.data.dtype != parts[0].dtype or any(p[1].dtype != itype for p, _ in preps):
+        return None
+    n_top = top.shape[0]
+    n_rows = n_top + sum(c.shape[0] for _, c in preps)
+    out_data = np.empty(max(cap, 1), dtype=parts[0].dtype)
+    out_indices = np.empty(max(cap, 1), dtype=itype)
+    out_indptr = np.empty(n_rows + 1, dtype=itype)
+    out_data[:hi - lo] = top.data[lo:hi]
+    out_indices[:hi - lo] = top.indices[lo:hi]
+    np.subtract(top.indptr, lo, out=out_indptr[:n_top + 1], casting="unsafe")
+    at, row = hi - lo, n_top
+    for prep, counts in preps:
+        data, indices, indptr, n_total, d, r, nn_a, sidx, st = prep
+        n_new = counts.shape[0]
+        layout = _layout(counts, at)
+        out_nnz = np.empty(n_new, dtype=np.int64)
+        _fill_kernel(data, indices, indptr, n_total, d, r, nn_a, sidx, st,
+                     layout, out_indices, out_data, out_nnz, nt)
+        at = _compact_rows(layout, out_nnz, at, out_indices, out_data,
+                           out_indptr[row + 1:row + 1 + n_new])
+        row += n_new
+    nnz = at
+    if itype is np.int64 and max(nnz, d) < 2**31:
+        # Values that interpolated to 0 brought the count under 2**31.
+        out_indices = out_indices.astype(np.int32)
+        out_indptr = out_indptr.astype(np.int32)
+    if cap - nnz > nnz // 8:
+        # Many dropped entries: do not keep the unused tail alive.
+        return out_data[:nnz].copy(), out_indices[:nnz].copy(), out_indptr
+    return out_data[:nnz], out_indices[:nnz], out_indptr

@@ -146,6 +146,53 @@ def test_knn_k0_and_tiny_sets(rng, dtype):
     assert_allclose(pair_sum, d01, rtol=1e-15)
 
 
+def _exact_lists(P, k):
+    """Brute-force neighbour lists of the rows of P (float64): squared
+    distances summed over the features in ascending order (a sequential
+    cumulative sum, as the kernels), nearest first, ties by position."""
+    diff = P[:, None, :] - P[None, :, :]
+    d2 = np.cumsum(diff * diff, axis=2)[:, :, -1]
+    m = P.shape[0]
+    nn = np.empty((m, k), dtype=np.int64)
+    for i in range(m):
+        others = np.delete(np.arange(m), i)
+        order = np.lexsort((others, d2[i, others]))
+        nn[i] = others[order[:k]]
+    return nn, np.sqrt(np.take_along_axis(d2, nn, axis=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e3, -1e6])
+def test_knn_screening_keeps_exact_lists_under_cancellation(rng, dtype, offset):
+    # Points far from the origin with a small spread: the norm expansion
+    # cancels almost every digit, so only the screening margin keeps the
+    # lists exact.  Few distinct coordinates: exact ties and duplicates.
+    step = 2.0 ** -6 if offset else 0.5
+    P = (offset + step * rng.integers(0, 4, size=(260, 5))).astype(dtype)
+    P[17] = P[3]
+    rows = rng.permutation(260).astype(np.int64)
+    k = 7
+    ref_nn, ref_dist = _exact_lists(P[rows].astype(np.float64), k)
+    for nt in (1, 2):
+        nn, nn_dist, pair_sum = _neighbors.knn_sparsity(
+            P, rows, k, nt, return_distance=True
+        )
+        assert_array_equal(nn, ref_nn)
+        assert_array_equal(_bits(nn_dist), _bits(ref_dist))
+        assert np.isfinite(pair_sum) and pair_sum >= 0.0
+
+
+@pytest.mark.parametrize("offset", [1e3, -1e6])
+def test_knn_pair_sum_accurate_far_from_the_origin(rng, offset):
+    # A small cloud far from the origin: the norm expansion cancels, so the
+    # pair sum must fall back to the exact differences to stay accurate.
+    X = offset + 1e-3 * rng.normal(size=(500, 6))
+    rows = rng.permutation(500)[:400].astype(np.int64)
+    for k in (0, 3):
+        _, pair_sum = _neighbors.knn_sparsity(X, rows, k, 2)
+        assert_allclose(pair_sum, pdist(X[rows]).sum(), rtol=1e-12)
+
+
 def test_knn_errors(rng):
     X = rng.normal(size=(20, 3))
     rows = np.arange(5, dtype=np.int64)

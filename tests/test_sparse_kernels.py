@@ -13,10 +13,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zlib
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.spatial.distance import pdist
 from numpy.testing import assert_array_equal
 
 from kmsmote import _generate, _kmeans, _neighbors, _sparse
@@ -85,7 +87,8 @@ def _tfidf(rng, n, d):
 
 
 def _matrix(name):
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    # A stable seed per name (str hashes change from run to run).
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
     if name == "empty":
         return sp.csr_matrix((1300, 40))
     if name == "sparse-1%":
@@ -280,6 +283,98 @@ def test_knn_equals_dense(name, dtype, itype):
     _assert_unchanged(X, snap)
 
 
+def _exact_lists(D, k):
+    """Brute-force neighbour lists of the rows of D (dense float64): squared
+    distances summed over the features in ascending order (a sequential
+    cumulative sum, as the kernels), nearest first, ties by position."""
+    diff = D[:, None, :] - D[None, :, :]
+    d2 = np.cumsum(diff * diff, axis=2)[:, :, -1]
+    m = D.shape[0]
+    nn = np.empty((m, k), dtype=np.int64)
+    for i in range(m):
+        others = np.delete(np.arange(m), i)
+        order = np.lexsort((others, d2[i, others]))
+        nn[i] = others[order[:k]]
+    return nn, np.sqrt(np.take_along_axis(d2, nn, axis=1))
+
+
+def _near_duplicates(rng, n, d, big):
+    """Rows drawn from a few sparsity patterns with values big + small
+    integer steps: duplicate rows, exact ties, rows without entries, and
+    (for big values) dot products that cancel almost every digit."""
+    patterns = [rng.choice(d, size=rng.integers(1, 6), replace=False) for _ in range(6)]
+    patterns.append(np.array([], dtype=np.int64))
+    rows, cols, vals = [], [], []
+    for i in range(n):
+        cs = np.sort(patterns[rng.integers(len(patterns))])
+        rows.append(np.full(cs.size, i))
+        cols.append(cs)
+        vals.append(big + 2.0 ** -6 * rng.integers(0, 3, size=cs.size))
+    X = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(n, d))
+    X[5] = X[9]
+    return X
+
+
+@pytest.mark.parametrize("big", [0.0, 1e3, 1e6])
+@pytest.mark.parametrize("itype", ITYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_knn_screening_keeps_exact_lists(big, dtype, itype):
+    # The inverted-index dot products only screen the pairs: the lists and
+    # their distances are those of the exact merged differences.
+    rng = np.random.default_rng(7)
+    X = _as(_near_duplicates(rng, 300, 40, big), dtype, itype)
+    D = X.toarray()
+    rows = rng.permutation(300)[:230].astype(np.int64)
+    k = 5
+    ref_nn, ref_dist = _exact_lists(D[rows].astype(np.float64), k)
+    dense = _neighbors.knn_sparsity(D, rows, k, 1, return_distance=True)
+    for nt in THREADS:
+        nn, nn_dist, pair_sum = _sparse.csr_knn_sparsity(X, rows, k, nt,
+                                                         return_distance=True)
+        assert_array_equal(nn, ref_nn)
+        assert_array_equal(_bits(nn_dist), _bits(ref_dist))
+        assert_array_equal(nn, dense[0])
+        assert pair_sum == dense[2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_knn_many_more_columns_than_entries(dtype):
+    # Far more columns than stored entries: the inverted index keeps the
+    # distinct columns only.  Only the columns' order matters, so spreading
+    # them over 10^12 columns changes nothing.
+    rng = np.random.default_rng(3)
+    X = _as(_near_duplicates(rng, 400, 60, 0.0), dtype, np.int64)
+    spread = np.sort(rng.choice(10**12, size=60, replace=False)).astype(np.int64)
+    Y = sp.csr_matrix((X.data, spread[X.indices], X.indptr), shape=(400, 10**12))
+    rows = rng.permutation(400)[:300].astype(np.int64)
+    for nt in THREADS:
+        a = _sparse.csr_knn_sparsity(X, rows, 4, nt, return_distance=True)
+        b = _sparse.csr_knn_sparsity(Y, rows, 4, nt, return_distance=True)
+        assert_array_equal(a[0], b[0])
+        assert_array_equal(_bits(a[1]), _bits(b[1]))
+        assert a[2] == b[2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_knn_pair_sum_accurate_with_a_large_common_column(dtype):
+    # Every row stores a large constant column: the expansion cancels and
+    # the pair sum falls back to exact differences, as on the dense data.
+    rng = np.random.default_rng(4)
+    X = _random_csr(rng, 600, 40, 0.1).tolil()
+    X[:, 7] = 1e5
+    X = _as(X.tocsr(), dtype, np.int32)
+    D = X.toarray()
+    rows = rng.permutation(600)[:450].astype(np.int64)
+    ref = pdist(D[rows].astype(np.float64)).sum()
+    dense = _neighbors.knn_sparsity(D, rows, 3, 2)
+    for nt in THREADS:
+        nn, pair_sum = _sparse.csr_knn_sparsity(X, rows, 3, nt)
+        assert_array_equal(nn, dense[0])
+        assert pair_sum == dense[1]
+        np.testing.assert_allclose(pair_sum, ref, rtol=1e-12)
+
+
 def test_knn_tiny_sets_and_rows_in_any_order():
     X = _as(matrix("tfidf"), np.float64, np.int64)
     D = X.toarray()
@@ -417,6 +512,44 @@ def test_generate_cancellation_drops_zeros():
                                         np.array([0.5, 0.25]), 1))
     _assert_csr_equal(new, ref)
     assert_array_equal(new.indices[new.indptr[0]:new.indptr[1]], [2])
+
+
+@pytest.mark.parametrize("itype", ITYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_resample_in_place_equals_stacking(dtype, itype):
+    # csr_resample writes every group's rows straight into the result: the
+    # same arrays as stacking top and csr_generate's blocks, also when
+    # values cancel to 0 (rows shorter than counted move left) and for an
+    # empty group.
+    X = _as(sp.vstack([matrix("sparse-10%"),
+                       sp.csr_matrix(np.array([[1.0, -2.0, 0.0, 4.0] + [0.0] * 56,
+                                               [-1.0, 2.0, 3.0, -4.0] + [0.0] * 56]))]),
+            dtype, itype)
+    n = X.shape[0]
+    rng = np.random.default_rng(5)
+    groups = []
+    for m, n_new in ((200, 1500), (50, 0), (2, 40)):
+        rows = (rng.choice(n - 2, size=m, replace=False) if m > 2
+                else np.array([n - 2, n - 1])).astype(np.int64)
+        k = min(4, m - 1)
+        nn = rng.integers(0, m, size=(m, k)).astype(np.int64)
+        if m == 2:
+            nn = np.array([[1], [0]], dtype=np.int64)
+        sample_idx = rng.integers(0, m * k, size=n_new).astype(np.int64)
+        steps = np.where(rng.uniform(size=n_new) < 0.5, 0.5, rng.uniform(size=n_new))
+        groups.append((rows, nn, sample_idx, steps))
+    top = X[: n // 2]
+    want = sp.vstack([top] + [_sparse.csr_generate(X, *g, 1) for g in groups], format="csr")
+    for nt in THREADS:
+        got = _sparse.csr_resample(X, top, groups, nt)
+        if itype is np.int64:  # the result fits int32 indices: not in place
+            assert got is None
+            continue
+        data, indices, indptr = got
+        assert indices.dtype == indptr.dtype == np.int32 and data.dtype == dtype
+        assert_array_equal(indptr, want.indptr)
+        assert_array_equal(indices, want.indices)
+        assert_array_equal(_bits(data), _bits(want.data))
 
 
 def test_generate_empty_and_errors():

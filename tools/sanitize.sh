@@ -16,7 +16,8 @@
 #
 # The test builds poll for interrupts every 2048 units of work
 # (-DKMS_POLL_WORK) so that every polling site fires on small inputs; the
-# OpenMP builds also cut Lloyd's waves to one chunk per thread.
+# OpenMP builds also cut Lloyd's waves to one chunk per thread and make the
+# dense neighbour kernel gather its set tile by tile.
 #
 # Optionally (--python) it also builds the whole package with meson's
 # -Db_sanitize=address,undefined into a private venv and runs a subset of
@@ -151,8 +152,9 @@ if build asan "${san_flags[@]}" -DKMS_POLL_SECONDS=1e9; then
     run_asan "asan+ubsan (no OpenMP)" asan
 fi
 # (the OpenMP builds also make every Lloyd wave one chunk per thread, so
-# that the multi-wave merges run on small inputs)
-small_waves=(-DKMS_LLOYD_SLOT_BYTES=1 -DKMS_CSR_SLOT_BYTES=1)
+# that the multi-wave merges run on small inputs, and gather the dense
+# neighbour kernel's set tile by tile, the path of sets too large to copy)
+small_waves=(-DKMS_LLOYD_SLOT_BYTES=1 -DKMS_CSR_SLOT_BYTES=1 -DKMS_KNN_SET_BYTES=0)
 if build asan_omp "${san_flags[@]}" -fopenmp "${small_waves[@]}"; then
     OMP_NUM_THREADS=2 run_asan "asan+ubsan (OpenMP)" asan_omp
     KMSMOTE_SIMD=baseline OMP_NUM_THREADS=2 \
