@@ -180,6 +180,11 @@ class _Labeller:
         return labels.astype(np.int64, copy=False)
 
 
+def _label_rows(spans, *parts):
+    """Rows ``a:b`` of each of the given y partitions, concatenated."""
+    return np.concatenate([np.asarray(p)[a:b] for p, (a, b) in zip(parts, spans)])
+
+
 def _class_positions(part, classes):
     return np.searchsorted(classes, np.asarray(part))
 
@@ -437,8 +442,7 @@ class_paths_, n_features_in_, feature_names_in_
             Data to over-sample, partitioned along rows only (an array with
             several column chunks is rechunked to one).
         y : dask array or dask Series of shape (n_samples,)
-            Class of each row.  A Series needs X's partitions; an array is
-            rechunked to them.
+            Class of each row; its partitions need not match X's.
 
         Returns
         -------
@@ -572,14 +576,6 @@ class_paths_, n_features_in_, feature_names_in_
                     "(one-vs-all targets are not supported on Dask)."
                 )
             y_kind, y_dtype, y_name = "array", y.dtype, None
-            if kind == "array" and not any(map(math.isnan, X.shape + y.shape)):
-                if X.shape[0] != y.shape[0]:
-                    raise ValueError(
-                        f"X has {X.shape[0]} rows but y has {y.shape[0]}; they "
-                        "must have one class per row."
-                    )
-                if y.chunks[0] != X.chunks[0]:
-                    y = y.rechunk((X.chunks[0],))
             y_parts = list(y.to_delayed())
         else:
             raise TypeError(
@@ -599,33 +595,38 @@ class_paths_, n_features_in_, feature_names_in_
         }
 
     def _align(self, inp, x_lengths, y_lengths):
-        """Pair y's partitions with X's (rechunking an array y if needed)."""
+        """Pair y's partitions with X's.
+
+        Partitions of X and y read from the same files need not match
+        (dask's Parquet reader may merge files for a narrow selection):
+        y is then cut along X's partition bounds (a small column moved once
+        per pass; the user's y is returned unchanged in the output).
+        """
         n_x, n_y = sum(x_lengths), sum(y_lengths)
         if n_x != n_y:
             raise ValueError(
                 f"X has {n_x} rows but y has {n_y}; they must have one class per row."
             )
         if x_lengths != y_lengths:
-            if inp["y_kind"] != "array":
-                raise ValueError(
-                    "y's partitions do not match X's (row counts "
-                    f"{y_lengths[:5]}... vs {x_lengths[:5]}...): take X and y from "
-                    "the same DataFrame, or pass y as a Dask array."
-                )
-            y = inp["y"]
-            if any(map(math.isnan, y.shape)):
-                y = y.compute_chunk_sizes()
-            inp["y"] = y.rechunk((tuple(x_lengths),))
-            inp["y_parts"] = list(inp["y"].to_delayed())
-        X = inp["X"]
+            y_bounds = np.concatenate([[0], np.cumsum(y_lengths)])
+            x_bounds = np.concatenate([[0], np.cumsum(x_lengths)])
+            parts = []
+            for lo, hi in zip(x_bounds[:-1], x_bounds[1:]):
+                first = int(np.searchsorted(y_bounds, lo, side="right")) - 1
+                last = int(np.searchsorted(y_bounds, hi, side="left"))
+                spans = [(max(lo, y_bounds[j]) - y_bounds[j], min(hi, y_bounds[j + 1]) - y_bounds[j])
+                         for j in range(first, last)]
+                parts.append(delayed(_label_rows)(
+                    [(int(a), int(b)) for a, b in spans],
+                    *inp["y_parts"][first:last]))
+            inp["y_parts"] = parts
+        # Chunk sizes unknown (e.g. an array from DataFrame.values): now known.
+        X, y = inp["X"], inp["y"]
         if inp["kind"] == "array" and any(math.isnan(c) for c in X.chunks[0]):
-            # Chunk sizes unknown (e.g. from DataFrame.values): now known.
-            X = da.Array(X.dask, X.name, chunks=(tuple(x_lengths), (inp["d"],)),
-                         dtype=X.dtype)
-            inp["X"] = X
-        if inp["y_kind"] == "array" and any(math.isnan(c) for c in inp["y"].chunks[0]):
-            y = inp["y"]
-            inp["y"] = da.Array(y.dask, y.name, chunks=(tuple(x_lengths),), dtype=y.dtype)
+            inp["X"] = da.Array(X.dask, X.name, chunks=(tuple(x_lengths), (inp["d"],)),
+                                dtype=X.dtype)
+        if inp["y_kind"] == "array" and any(math.isnan(c) for c in y.chunks[0]):
+            inp["y"] = da.Array(y.dask, y.name, chunks=(tuple(y_lengths),), dtype=y.dtype)
         inp["lengths"] = list(x_lengths)
         inp["offsets"] = np.concatenate([[0], np.cumsum(x_lengths)]).astype(np.int64)
 
