@@ -143,6 +143,32 @@ def _lloyd_partial(part, kind, dtype, exponent, centers, shift, offset, n_thread
     return counts, sums, dist2[far], far + offset, X[far], labels[far]
 
 
+def _merge_partials(a, b):
+    """Two partitions' (or subtrees') Lloyd partials as one: counts and sums
+    add exactly; the farthest-row candidates keep the k best by (distance
+    descending, global row ascending), a total order, so the tree's shape
+    does not matter."""
+    k = a[0].size
+    d2, idx = np.concatenate([a[2], b[2]]), np.concatenate([a[3], b[3]])
+    keep = np.lexsort((idx, -d2))[:k]
+    return (a[0] + b[0], a[1] + b[1], d2[keep], idx[keep],
+            np.concatenate([a[4], b[4]])[keep], np.concatenate([a[5], b[5]])[keep])
+
+
+def _add(a, b):
+    return a + b
+
+
+def _tree(tasks, combine):
+    """Pairwise reduction of delayed results on the workers, in partition
+    order, so that only one result reaches the client."""
+    tasks = list(tasks)
+    while len(tasks) > 1:
+        pairs = [delayed(combine)(tasks[i], tasks[i + 1]) for i in range(0, len(tasks) - 1, 2)]
+        tasks = pairs + ([tasks[-1]] if len(tasks) % 2 else [])
+    return tasks[0]
+
+
 class _Labeller:
     """Cluster index of every row of a partition.
 
@@ -303,8 +329,9 @@ class KMeansSMOTE(_facade.KMeansSMOTE):
 
     Each pass over ``X`` reads its partitions again: persist ``X`` and ``y``
     first (``dask.persist``) when they fit in the cluster's memory.  A run
-    makes ``2 + refine_iter`` passes (with the default clusterer) plus one
-    for the shuffle; computing the result makes one more.
+    makes ``4 + refine_iter`` passes with the default clusterer (statistics,
+    sample, refinement steps, counts, shuffle), 3 with a fitted one;
+    computing the result makes one more.
 
     Parameters
     ----------
@@ -467,6 +494,9 @@ class_paths_, n_features_in_, feature_names_in_
             return inp["X"], inp["y"]
         self._validate_estimator()
         labeller = self._cluster()
+        # One graph key holds the labeller (a fitted clusterer may be large):
+        # it travels once to each worker, not once per task.
+        self._labeller_key = delayed(labeller, pure=True)
         groups = self._plan(labeller)
         self._neighbour_tasks(groups, labeller)
         self._allocate_groups(groups)
@@ -701,6 +731,13 @@ class_paths_, n_features_in_, feature_names_in_
         inp = self._input
         n, offsets = inp["n"], inp["offsets"]
         n_threads = resolve_n_threads(self.n_jobs)
+        if km.sample_size is None:
+            raise ValueError(
+                "kmeans_estimator: kmsmote.KMeans(sample_size=None) clusters all "
+                "rows in one process, which kmsmote.dask does not do; leave "
+                "sample_size='auto' or give a number of rows (the refinement "
+                "steps, refine_iter, run over all partitions)."
+            )
         rng = check_random_state(km.random_state)
         best = None
         for _ in range(km.n_init):
@@ -730,38 +767,40 @@ class_paths_, n_features_in_, feature_names_in_
                                         centers, shift, int(offsets[i]), self._task_threads)
                 for i, part in enumerate(inp["x_parts"])
             ]
-            parts = _compute(*tasks)
+            (total,) = _compute(_tree(tasks, _merge_partials))
             n_iter += 1
-            centers, moved = self._lloyd_update(centers, parts, shift)
+            centers, moved = self._lloyd_update(centers, total, shift)
             if moved <= tol:
                 break
         return centers, n_iter
 
     @staticmethod
-    def _lloyd_update(centers, parts, shift):
-        """New centres from the partitions' exact sums; (centres, shift²)."""
-        counts = sum(p[0] for p in parts)
-        sums = sum(p[1] for p in parts)
+    def _lloyd_update(centers, total, shift):
+        """New centres from the exact sums of all partitions; (centres,
+        summed squared shift)."""
+        counts, sums, _, _, rows, labels = (np.array(v) for v in total)
         empty = np.flatnonzero(counts == 0)
+        relocated = {}
         if empty.size:
             # As the C kernel: empty clusters take the rows farthest from
-            # their centres, the farthest first, lowest row index on ties.
-            d2 = np.concatenate([p[2] for p in parts])
-            idx = np.concatenate([p[3] for p in parts])
-            rows = np.concatenate([p[4] for p in parts])
-            labels = np.concatenate([p[5] for p in parts])
-            order = np.lexsort((idx, -d2))[:empty.size]
-            for c_new, j in zip(empty, order):
+            # their centres (the candidates come sorted: farthest first,
+            # lowest row index on ties).
+            for c_new, j in zip(empty, range(empty.size)):
                 row = _fixed_point(rows[j:j + 1], shift)[0]
                 sums[labels[j]] -= row
                 counts[labels[j]] -= 1
                 sums[c_new] = row
                 counts[c_new] = 1
+                relocated[c_new] = rows[j]
         new = centers.copy()
         moved = 0.0
         for c in np.flatnonzero(counts):
-            mean = np.ldexp(sums[c].astype(np.float64), -shift) / counts[c]
-            new[c] = mean.astype(centers.dtype)
+            if c in relocated:
+                # The row itself, exactly (not its fixed-point rounding).
+                new[c] = relocated[c]
+            else:
+                mean = np.ldexp(sums[c].astype(np.float64), -shift) / counts[c]
+                new[c] = mean.astype(centers.dtype)
             moved += float(np.sum((new[c].astype(np.float64) - centers[c]) ** 2))
         return new, moved
 
@@ -773,10 +812,11 @@ class_paths_, n_features_in_, feature_names_in_
         inp = self._input
         classes = inp["classes"]
         tasks = [
-            delayed(_class_cluster_counts)(xp, yp, inp["kind"], inp["dtype"], labeller, classes)
+            delayed(_class_cluster_counts)(xp, yp, inp["kind"], inp["dtype"],
+                                           self._labeller_key, classes)
             for xp, yp in zip(inp["x_parts"], inp["y_parts"])
         ]
-        table = sum(_compute(*tasks))  # (n_classes, n_clusters), exact
+        (table,) = _compute(_tree(tasks, _add))  # (n_classes, n_clusters), exact
         sizes = table.sum(axis=0)
         n, k = inp["n"], labeller.n_clusters
         n_neighbors = int(self.nn_k_.n_neighbors)
@@ -887,7 +927,7 @@ class_paths_, n_features_in_, feature_names_in_
                 table[g["pos"], g["cluster"]] = i
         G = len(groups)
         splits = [
-            delayed(_split, nout=G)(xp, yp, inp["kind"], inp["dtype"], labeller,
+            delayed(_split, nout=G)(xp, yp, inp["kind"], inp["dtype"], self._labeller_key,
                                     classes, table, G)
             for xp, yp in zip(inp["x_parts"], inp["y_parts"])
         ]

@@ -217,20 +217,6 @@ def test_same_errors_as_single_machine(client, data):
         kdask.KMeansSMOTE(categorical_features=[0]).fit_resample(dX, dy)
 
 
-def test_no_cluster_policy_smote_matches_single_machine(client, data):
-    X, y = data
-    X, y = X[:60_000], y[:60_000]
-    km, fixed = fixed_kmeans(X, k=6)
-    params = dict(random_state=3, no_cluster_policy="smote")
-    with pytest.warns(UserWarning, match="plain SMOTE over all"):
-        ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params).fit_resample(X, y)
-    with pytest.warns(UserWarning, match="plain SMOTE over all"):
-        res = kdask.KMeansSMOTE(kmeans_estimator=km, **params).fit_resample(
-            on_cluster(client, X, 7_000), on_cluster(client, y, 7_000))
-    res = dask.compute(*res)
-    assert np.array_equal(res[0], ref[0]) and np.array_equal(res[1], ref[1])
-
-
 def test_import_is_lazy_and_says_how_to_install():
     code = "import sys, kmsmote; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -241,3 +227,91 @@ def test_import_is_lazy_and_says_how_to_install():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert "pip install kmsmote[dask]" in out.stdout
+
+
+def test_distributed_lloyd_step_matches_the_kernel():
+    """One refinement step over partitions (exact sums, tree reduction,
+    empty-cluster relocation) against the single-process C kernel."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5_000, 4))
+    centers = X[rng.choice(5_000, 6, replace=False)].copy()
+    centers[5] = 100.0  # no row is nearest: relocated to the farthest row
+    ref, _, _, _ = _kmeans.lloyd(X, centers, 1, 0.0, 1)
+    dX = da.from_array(X, chunks=((700,) * 7 + (100,), 4))
+    shift = 62 - 4 - 13 - 1  # |x| < 2**4, 5,000 rows < 2**13
+    parts = [dask.delayed(kdask._lloyd_partial)(b, "array", X.dtype, 0, centers, shift,
+                                                 700 * i, 1)
+             for i, b in enumerate(dX.to_delayed().ravel())]
+    with dask.config.set(scheduler="sync"):
+        (total,) = dask.compute(kdask._tree(parts, kdask._merge_partials))
+    new, moved = kdask.KMeansSMOTE._lloyd_update(centers, total, shift)
+    # The relocated centre is a row of X, exactly; the means agree to the
+    # fixed point's resolution.
+    assert np.array_equal(new[5], ref[5]) and (X == new[5]).all(axis=1).any()
+    np.testing.assert_allclose(new, ref, rtol=0, atol=1e-9)
+    assert moved > 0
+
+
+@pytest.mark.parametrize("policy, message", [
+    ("smote", "plain SMOTE over all"), ("relax", "used its best cluster"),
+])
+def test_no_cluster_policies_match_single_machine(client, data, policy, message):
+    X, y = data
+    X, y = X[:60_000], y[:60_000]
+    km, fixed = fixed_kmeans(X, k=6)
+    params = dict(random_state=3, no_cluster_policy=policy, cluster_balance_threshold=0.999)
+    with pytest.warns(UserWarning, match=message):
+        ref_est = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
+        ref = ref_est.fit_resample(X, y)
+    with pytest.warns(UserWarning, match=message):
+        est = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+        res = dask.compute(*est.fit_resample(
+            on_cluster(client, X, 7_000), on_cluster(client, y, 7_000)))
+    assert np.array_equal(res[0], ref[0]) and np.array_equal(res[1], ref[1])
+    assert est.class_paths_ == ref_est.class_paths_
+    assert stats_view(est.cluster_stats_) == stats_view(ref_est.cluster_stats_)
+
+
+class Predictor(ClusterMixin, BaseEstimator):
+    """Single-machine stand-in for a fitted clusterer: fit keeps it (its
+    predict is held as a function, which clone copies with its state)."""
+
+    def __init__(self, predict=None, k=None):
+        self.predict_fn = predict
+        self.k = k
+
+    def get_params(self, deep=True):
+        return {"predict": self.predict_fn, "k": self.k}
+
+    @property
+    def n_clusters(self):
+        return self.k
+
+    def fit(self, X, y=None):
+        return self
+
+    def fit_predict(self, X, y=None):
+        return self.predict_fn(X)
+
+    def predict(self, X):
+        return self.predict_fn(X)
+
+
+def test_fitted_scikit_learn_clusterer_labels_every_partition(data):
+    from sklearn.cluster import KMeans as SkKMeans
+
+    X, y = data
+    X, y = X[:40_000].astype(np.int32), y[:40_000]  # integers come back cast
+    sk = SkKMeans(n_clusters=5, n_init=1, random_state=0).fit(X[:5_000].astype(float))
+    params = dict(random_state=1, cluster_balance_threshold=0.05)
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=Predictor(sk.predict, 5), **params).fit_resample(X, y)
+    # X with unknown chunk sizes (as from DataFrame.values), y as a Series.
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=9)
+    dX = frame.to_dask_array()
+    dy = dd.from_pandas(pd.Series(y, name="t"), npartitions=4)
+    with dask.config.set(scheduler="sync"):
+        X_res, y_res = kdask.KMeansSMOTE(kmeans_estimator=sk, **params).fit_resample(dX, dy)
+        assert X_res.shape == ref[0].shape and isinstance(y_res, dd.Series)
+        X_res, y_res = X_res.compute(), y_res.compute()  # one kind per compute
+    assert X_res.dtype == np.int32
+    assert np.array_equal(X_res, ref[0]) and np.array_equal(y_res.to_numpy(), ref[1])
