@@ -113,6 +113,8 @@ def run_dask(args, data_dir, out_dir):
         n_out = len(dd.read_parquet(os.path.join(out_dir, "y")))
         generated = {str(k): int(v) for k, v in est.sampling_strategy_.items()}
         kept = sum(1 for r in est.cluster_stats_ if r["kept"])
+        np.save(os.path.join(out_dir, "..", "dask_centres.npy"),
+                est.kmeans_estimator_.cluster_centers_)
         return {
             "n_partitions": int(X.npartitions),
             "worker_memory_limit_bytes": int(limit),
@@ -154,8 +156,11 @@ def run_single(n_rows, data_dir, clusters):
     X, y = np.concatenate(blocks), np.concatenate(ys)
     del blocks, ys
     t1 = time.perf_counter()
-    X_res, y_res = KMeansSMOTE(random_state=0, kmeans_estimator=clusters).fit_resample(X, y)
+    est = KMeansSMOTE(random_state=0, kmeans_estimator=clusters)
+    X_res, y_res = est.fit_resample(X, y)
     t2 = time.perf_counter()
+    np.save(os.path.join(data_dir, "..", f"single_centres_{n_rows}.npy"),
+            est.kmeans_estimator_.cluster_centers_)
     return {
         "rows": int(n_rows), "read_s": t1 - t0, "fit_resample_s": t2 - t1,
         "rows_per_s": n_rows / (t2 - t1), "output_rows": int(y_res.size),
@@ -216,8 +221,14 @@ def report(res):
             f"single machine (kmsmote.KMeansSMOTE, n_jobs=None, same machine) on the "
             f"first {s['rows']:,} rows (the largest size tried that fits): "
             f"fit_resample {s['fit_resample_s']:.1f} s ({s['rows_per_s']:,.0f} rows/s), "
-            f"reading {s['read_s']:.1f} s, peak RSS {s['peak_rss_bytes'] / GiB:.2f} GiB",
+            f"reading {s['read_s']:.1f} s, peak RSS {s['peak_rss_bytes'] / GiB:.2f} GiB; "
+            f"output {s['output_rows']:,} rows",
         ]
+        if "centres_equal" in s:
+            lines.append(
+                "cluster centres, distributed vs single machine (same data, same seed): "
+                + ("identical" if s["centres_equal"] else
+                   f"max |difference| {s['centres_max_abs_diff']:.3g}"))
     return "\n".join(lines)
 
 
@@ -252,6 +263,15 @@ def main():
         res["dask"] = run_dask(args, data_dir, out_dir)
         shutil.rmtree(out_dir, ignore_errors=True)
         res["single"] = None if args.no_single else single_machine(args, data_dir)
+        single = res["single"]
+        if single and single["rows"] == args.rows:
+            # Same data, same seed: the k-means sample stage is the same; the
+            # refinement sums differ in rounding (exact fixed point here,
+            # float64 there), hence the centres may differ in the last bits.
+            a = np.load(os.path.join(tmp, "dask_centres.npy"))
+            b = np.load(os.path.join(tmp, f"single_centres_{args.rows}.npy"))
+            single["centres_max_abs_diff"] = float(np.max(np.abs(a - b)))
+            single["centres_equal"] = bool(np.array_equal(a, b))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = report(res)

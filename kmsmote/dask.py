@@ -459,7 +459,10 @@ class_paths_, n_features_in_, feature_names_in_
         self : KMeansSMOTE
             The estimator.
         """
-        self._setup(X, y)
+        try:
+            self._setup(X, y)
+        finally:
+            self._forget()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -484,6 +487,12 @@ class_paths_, n_features_in_, feature_names_in_
         y_resampled : dask array or dask Series
             The matching classes, in the kind of ``y``.
         """
+        try:
+            return self._resample_dask(X, y)
+        finally:
+            self._forget()
+
+    def _resample_dask(self, X, y):
         self._setup(X, y)
         inp = self._input
         total = sum(self.sampling_strategy_.values())
@@ -501,6 +510,12 @@ class_paths_, n_features_in_, feature_names_in_
         self._neighbour_tasks(groups, labeller)
         self._allocate_groups(groups)
         return self._output(groups)
+
+    def _forget(self):
+        # The inputs' graphs are not fitted state: do not keep them on the
+        # estimator (it stays small to pickle).
+        self.__dict__.pop("_input", None)
+        self.__dict__.pop("_labeller_key", None)
 
     # -- inputs ---------------------------------------------------------------
 

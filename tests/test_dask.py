@@ -189,14 +189,16 @@ def test_only_small_results_reach_the_client(client, data, monkeypatch):
         return out
 
     monkeypatch.setattr(kdask, "_compute", measured)
-    X_res, y_res = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS).fit_resample(
-        on_cluster(client, X, 10_000), on_cluster(client, y, 10_000))
+    est = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
+    X_res, y_res = est.fit_resample(on_cluster(client, X, 10_000), on_cluster(client, y, 10_000))
     # Stats, sample (10,000 rows by default), Lloyd partials, counts, summaries.
     assert len(sizes) >= 5
     assert max(sizes) < 2**20 < X.nbytes // 16
     assert isinstance(X_res, da.Array) and isinstance(y_res, da.Array)
     # The result is a graph: its synthetic blocks are tasks, not arrays.
     assert len(X_res.chunks[0]) > 30
+    # The fitted estimator keeps no reference to the data or its graph.
+    assert len(pickle.dumps(est)) < 2**16
 
 
 def test_same_errors_as_single_machine(client, data):
