@@ -551,7 +551,12 @@ class_paths_, n_features_in_, feature_names_in_
         # Unique labels have the target's type (binary, multiclass or
         # continuous): that is all scikit-learn's checks look at.
         check_classification_targets(classes)
-        counts = {label: counts[label] for label in classes.tolist()}
+        # NumPy scalars, as np.unique gives the single-machine code: labels
+        # of y's dtype and int64 counts.  It matters: a float32 weight times
+        # an int64 count is computed in float64, times a Python int in
+        # float32 (NEP 50), and "ceil" allocation would differ.
+        counts = {label: np.int64(counts[plain])
+                  for label, plain in zip(classes, classes.tolist())}
         inp["classes"], inp["counts"] = classes, counts
         inp["n"] = sum(inp["lengths"])
         self.n_features_in_ = inp["d"]
@@ -582,7 +587,9 @@ class_paths_, n_features_in_, feature_names_in_
                     f"X has non-numeric columns {bad}: kmsmote.dask interpolates "
                     "numbers only. Encode them first."
                 )
-            dtype = np.result_type(*[np.dtype(t) for t in dtypes]) if len(dtypes) else None
+            # pandas extension dtypes (nullable, pyarrow) by their NumPy dtype.
+            dtype = np.result_type(*[getattr(t, "numpy_dtype", t) for t in dtypes]) \
+                if len(dtypes) else None
             columns = list(X.columns)
             x_parts = list(X.to_delayed())
             d = len(columns)

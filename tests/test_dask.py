@@ -106,8 +106,10 @@ def stats_view(records):
     return [tuple(r[k] for k in keys) for r in records]
 
 
-def test_equals_single_machine_given_the_centres(client, data):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_equals_single_machine_given_the_centres(client, data, dtype):
     X, y = data
+    X = X.astype(dtype)
     km, fixed = fixed_kmeans(X)
     ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **PARAMS)
     X_ref, y_ref = ref.fit_resample(X, y)
@@ -120,6 +122,9 @@ def test_equals_single_machine_given_the_centres(client, data):
     assert np.array_equal(X_res, X_ref) and np.array_equal(y_res, y_ref)
     assert stats_view(est.cluster_stats_) == stats_view(ref.cluster_stats_)
     assert est.sampling_strategy_ == ref.sampling_strategy_
+    # Same NumPy scalar types too: they decide float32 vs float64 products.
+    types = [(type(k), type(v)) for k, v in ref.sampling_strategy_.items()]
+    assert [(type(k), type(v)) for k, v in est.sampling_strategy_.items()] == types
 
 
 def test_same_seed_same_result_any_partitioning_and_workers(client, data):
