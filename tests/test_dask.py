@@ -224,15 +224,17 @@ def test_same_errors_as_single_machine(client, data):
         kdask.KMeansSMOTE(categorical_features=[0]).fit_resample(dX, dy)
 
 
-def test_import_is_lazy_and_says_how_to_install():
+def test_import_is_lazy_and_says_how_to_install(tmp_path):
+    # Run outside the source tree: `python -c` puts the working folder first
+    # on sys.path, where the unbuilt package would shadow the installed one.
     code = "import sys, kmsmote; print('dask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+                         check=True, cwd=tmp_path)
     assert out.stdout.strip() == "False"
     code = ("import sys; sys.modules['dask'] = None\n"
             "try:\n    import kmsmote.dask\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+                         check=True, cwd=tmp_path)
     assert "pip install kmsmote[dask]" in out.stdout
 
 
