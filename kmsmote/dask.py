@@ -236,14 +236,18 @@ def _split(xpart, ypart, kind, dtype, labeller, classes, table, n_groups):
     return tuple(work[order[bounds[g]:bounds[g + 1]]] for g in range(n_groups))
 
 
-def _neighbours(n_neighbors, fast_nn, nn_k, exponent, n_threads, *pieces):
+def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, *pieces):
     """The shuffle's reduce side: one kept cluster's class rows, in global row
     order, with their neighbours and mean distance (the single-machine
     code, run on those rows)."""
     Xc = np.concatenate(pieces)
     data = _facade._Data(Xc, n_threads, exponent)
+    # A bare single-machine estimator carrying what _group reads: the
+    # neighbour search, and whether the clustering is kmsmote's own (an
+    # unfitted stand-in: the fitted clusterer itself may be large).
     helper = _facade.KMeansSMOTE()
     helper.nn_k_ = nn_k
+    helper.kmeans_estimator_ = KMeans() if own_clusterer else None
     rows = np.arange(Xc.shape[0], dtype=np.int64)
     group, mean_distance = helper._group(data, rows, n_neighbors, fast_nn)
     return {"X": data.work, "nn": group["nn"], "mean_distance": mean_distance}
@@ -954,8 +958,9 @@ class_paths_, n_features_in_, feature_names_in_
             for xp, yp in zip(inp["x_parts"], inp["y_parts"])
         ]
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
+        own = isinstance(self.kmeans_estimator_, KMeans)
         tasks = [
-            delayed(_neighbours)(n_neighbors, fast_nn, self.nn_k_, inp["exponent"],
+            delayed(_neighbours)(n_neighbors, fast_nn, self.nn_k_, own, inp["exponent"],
                                  self._task_threads, *[s[i] for s in splits])
             for i in range(G)
         ]
