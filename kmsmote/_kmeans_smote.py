@@ -580,6 +580,51 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             return ratio < threshold
         return not record["class_fraction"] < threshold
 
+    def _rejection(self, record, threshold, n_neighbors):
+        """Why a cluster is not used for its class (None: it is kept).
+
+        Decided from the counts of ``record`` alone (``size``,
+        ``class_count``, ``class_fraction``), so that a caller holding only
+        counts (kmsmote.dask) takes the same decisions.
+        """
+        if not self._passes(record, threshold):
+            return (
+                "imbalance ratio not below threshold"
+                if self.cluster_filter == "imbalance_ratio"
+                else "class fraction below threshold"
+            )
+        # The reference's float expression, evaluated the same way.
+        too_few = record["class_fraction"] * record["size"] < n_neighbors
+        if self.small_clusters != "skip":
+            too_few = record["class_count"] < self._min_class_count(n_neighbors)
+        if too_few:
+            return (
+                f"fewer than {self._min_class_count(n_neighbors)} class samples"
+                + (" (k_neighbors + 1)" if self.small_clusters == "skip" else "")
+            )
+        return None
+
+    def _class_threshold(self, n_samples, total_to_generate, n_class, n_total):
+        """The cluster filter's threshold for one class."""
+        threshold = self.cluster_balance_threshold_
+        if threshold == "auto":
+            if self.cluster_filter == "imbalance_ratio":
+                threshold = (n_total - n_class + 1) / (n_class + 1)
+            else:
+                threshold = n_samples / total_to_generate / 2
+        return threshold
+
+    def _allocation(self, mean_distances, class_counts, n_samples, dtype):
+        """(weights, log sparsities, samples per kept cluster) of one class."""
+        if self.density_exponent == "auto":
+            exponent = None
+        elif self.density_exponent == "n_features":
+            exponent = float(self.n_features_in_)
+        else:
+            exponent = float(self.density_exponent)
+        weights, log_sparsity = cluster_weights(mean_distances, class_counts, exponent, dtype)
+        return weights, log_sparsity, _allocate(n_samples, weights, self.allocation)
+
     def _group(self, data, rows, n_neighbors, fast_nn):
         """Neighbours and mean distance of one set of class rows.
 
@@ -627,22 +672,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         for record, class_rows in clusters:
             record = dict(record, threshold=float(threshold))
             records.append(record)
-            if not self._passes(record, threshold):
-                record["reason"] = (
-                    "imbalance ratio not below threshold"
-                    if self.cluster_filter == "imbalance_ratio"
-                    else "class fraction below threshold"
-                )
-                continue
-            # The reference's float expression, evaluated the same way.
-            too_few = record["class_fraction"] * record["size"] < n_neighbors
-            if self.small_clusters != "skip":
-                too_few = class_rows.size < self._min_class_count(n_neighbors)
-            if too_few:
-                record["reason"] = (
-                    f"fewer than {self._min_class_count(n_neighbors)} class samples"
-                    + (" (k_neighbors + 1)" if self.small_clusters == "skip" else "")
-                )
+            reason = self._rejection(record, threshold, n_neighbors)
+            if reason is not None:
+                record["reason"] = reason
                 continue
             group, mean_distance = self._group(data, class_rows, n_neighbors, fast_nn)
             record.update(kept=True, reason="kept", mean_distance=mean_distance)
@@ -657,12 +689,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         n_neighbors = int(self.nn_k_.n_neighbors)
         is_class = y == class_label
         n_class = int(is_class.sum())
-        threshold = self.cluster_balance_threshold_
-        if threshold == "auto":
-            if self.cluster_filter == "imbalance_ratio":
-                threshold = (y.shape[0] - n_class + 1) / (n_class + 1)
-            else:
-                threshold = n_samples / total_to_generate / 2
+        threshold = self._class_threshold(n_samples, total_to_generate, n_class, y.shape[0])
         # Rows grouped by cluster, in row order inside each cluster; 16-bit
         # keys let NumPy use its radix sort.
         keys = labels.astype(np.uint16) if n_clusters <= 65536 else labels
@@ -694,18 +721,11 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         for record in records:
             record["path"] = path
         self.class_paths_[class_label] = path
-        if self.density_exponent == "auto":
-            exponent = None
-        elif self.density_exponent == "n_features":
-            exponent = float(self.n_features_in_)
-        else:
-            exponent = float(self.density_exponent)
-        weights, log_sparsity = cluster_weights(
+        weights, log_sparsity, counts = self._allocation(
             [kc["record"]["mean_distance"] for kc in kept],
             [kc["m"] for kc in kept],
-            exponent, data.weight_dtype,
+            n_samples, data.weight_dtype,
         )
-        counts = _allocate(n_samples, weights, self.allocation)
         for kc, w, ls, count in zip(kept, weights, log_sparsity, counts):
             # An int seed gives every cluster a fresh generator with that seed,
             # as in the reference; a RandomState is one shared stream.
@@ -724,50 +744,80 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                     clusters, records, data, n_neighbors, fast_nn):
         """Apply ``no_cluster_policy``: (records, kept groups, path)."""
         policy = self.no_cluster_policy
-        min_count = self._min_class_count(n_neighbors)
         if policy == "raise":
-            best = max((r["class_fraction"] for r in records), default=0.0)
-            raise RuntimeError(
-                "No clusters found with sufficient samples of "
-                f"class {class_label}. Try lowering the "
-                "cluster_balance_threshold or increasing the number of "
-                "clusters. (Highest fraction of this class in a cluster: "
-                f"{best:.4g}; threshold used: {float(threshold):.4g}; "
-                f"a cluster also needs at least {min_count} samples of the class. "
-                "no_cluster_policy='smote' or 'relax' over-samples such a class "
-                "anyway.)"
-            )
+            raise self._no_cluster_error(class_label, records, threshold, n_neighbors)
         path = "smote"
         if policy == "relax":
-            eligible = [r for r, rows in clusters if rows.size >= min_count]
-            if eligible:
-                if self.cluster_filter == "imbalance_ratio":
-                    best = min((r["size"] - r["class_count"] + 1) / (r["class_count"] + 1)
-                               for r in eligible)
-                    relaxed = float(np.nextafter(best, np.inf))
-                    rule = f"imbalance ratio threshold raised from {float(threshold):.4g} to {relaxed:.4g}"
-                else:
-                    relaxed = max(r["class_fraction"] for r in eligible)
-                    rule = f"class fraction threshold lowered from {float(threshold):.4g} to {relaxed:.4g}"
-                records, kept = self._select(clusters, relaxed, data, n_neighbors, fast_nn)
-                warnings.warn(
-                    f"KMeansSMOTE: no cluster qualified for class {class_label}; "
-                    f"no_cluster_policy='relax' used its best cluster(s) instead "
-                    f"({rule}; {len(kept)} cluster(s) kept). To avoid this, lower "
-                    "cluster_balance_threshold or change the number of clusters.",
-                    UserWarning, stacklevel=4,
-                )
+            relaxed = self._relaxed_threshold(records, threshold, n_neighbors)
+            if relaxed is not None:
+                records, kept = self._select(clusters, relaxed[0], data, n_neighbors, fast_nn)
+                self._warn_relaxed(class_label, relaxed[1], len(kept), stacklevel=5)
                 return records, kept, "relax"
             path = "relax-smote"
+        self._check_smote_fallback(class_label, n_class, n_neighbors)
+        rows = np.flatnonzero(is_class)
+        group, mean_distance = self._group(data, rows, n_neighbors, fast_nn)
+        record = self._smote_record(class_label, n_class, n_total, threshold, path,
+                                    mean_distance)
+        group["record"] = record
+        k = group["nn"].shape[1] if n_class > 1 else 0
+        self._warn_smote(class_label, path, n_class, k, n_neighbors, stacklevel=5)
+        return records + [record], [group], path
+
+    # The pieces of the no-cluster policies, decided from counts alone so
+    # that kmsmote.dask applies the same rules with the same messages.
+
+    def _no_cluster_error(self, class_label, records, threshold, n_neighbors):
+        min_count = self._min_class_count(n_neighbors)
+        best = max((r["class_fraction"] for r in records), default=0.0)
+        return RuntimeError(
+            "No clusters found with sufficient samples of "
+            f"class {class_label}. Try lowering the "
+            "cluster_balance_threshold or increasing the number of "
+            "clusters. (Highest fraction of this class in a cluster: "
+            f"{best:.4g}; threshold used: {float(threshold):.4g}; "
+            f"a cluster also needs at least {min_count} samples of the class. "
+            "no_cluster_policy='smote' or 'relax' over-samples such a class "
+            "anyway.)"
+        )
+
+    def _relaxed_threshold(self, records, threshold, n_neighbors):
+        """(threshold, description) under 'relax', or None when no cluster
+        holds enough class samples."""
+        min_count = self._min_class_count(n_neighbors)
+        eligible = [r for r in records if r["class_count"] >= min_count]
+        if not eligible:
+            return None
+        if self.cluster_filter == "imbalance_ratio":
+            best = min((r["size"] - r["class_count"] + 1) / (r["class_count"] + 1)
+                       for r in eligible)
+            relaxed = float(np.nextafter(best, np.inf))
+            rule = f"imbalance ratio threshold raised from {float(threshold):.4g} to {relaxed:.4g}"
+        else:
+            relaxed = max(r["class_fraction"] for r in eligible)
+            rule = f"class fraction threshold lowered from {float(threshold):.4g} to {relaxed:.4g}"
+        return relaxed, rule
+
+    def _warn_relaxed(self, class_label, rule, n_kept, stacklevel):
+        warnings.warn(
+            f"KMeansSMOTE: no cluster qualified for class {class_label}; "
+            f"no_cluster_policy='relax' used its best cluster(s) instead "
+            f"({rule}; {n_kept} cluster(s) kept). To avoid this, lower "
+            "cluster_balance_threshold or change the number of clusters.",
+            UserWarning, stacklevel=stacklevel,
+        )
+
+    def _check_smote_fallback(self, class_label, n_class, n_neighbors):
+        min_count = self._min_class_count(n_neighbors)
         if n_class < max(min(min_count, 2), 1) or n_class < 1:
             raise RuntimeError(
                 f"No clusters found with sufficient samples of class {class_label}, "
                 f"and the class has only {n_class} sample(s): SMOTE needs at least 2 "
                 "(or small_clusters='reduce_k_duplicate' to copy a single sample)."
             )
-        rows = np.flatnonzero(is_class)
-        group, mean_distance = self._group(data, rows, n_neighbors, fast_nn)
-        record = {
+
+    def _smote_record(self, class_label, n_class, n_total, threshold, path, mean_distance):
+        return {
             "class": class_label, "cluster": -1, "size": int(n_total),
             "class_count": int(n_class), "class_fraction": n_class / n_total,
             "threshold": float(threshold), "kept": True,
@@ -775,8 +825,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             "mean_distance": mean_distance, "log_sparsity": np.nan,
             "weight": 0.0, "n_generated": 0, "path": path,
         }
-        group["record"] = record
-        k = group["nn"].shape[1] if n_class > 1 else 0
+
+    def _warn_smote(self, class_label, path, n_class, k, n_neighbors, stacklevel):
+        min_count = self._min_class_count(n_neighbors)
         why = ("no_cluster_policy='smote' falls back to" if path == "smote" else
                f"no_cluster_policy='relax' found no cluster with at least {min_count} "
                "samples of the class, so it fell back to")
@@ -785,9 +836,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             f"plain SMOTE over all {n_class} samples of the class (k={k}). To keep "
             "the clustering, lower cluster_balance_threshold or change the number "
             "of clusters.",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=stacklevel,
         )
-        return records + [record], [group], path
 
     def _fit_resample(self, X, y, class_matrix=None):
         try:
@@ -875,7 +925,7 @@ class _Data:
     always interpolates the user's values.
     """
 
-    def __init__(self, X, n_threads):
+    def __init__(self, X, n_threads, exponent=None):
         self.X = X
         self.n_threads = n_threads
         self.sparse = sparse.issparse(X)
@@ -897,8 +947,10 @@ class _Data:
             values = work
         self.work = work
         self.weight_dtype = np.float32 if work.dtype == np.float32 else np.float64
-        self.exponent = 0
-        if values.size:
+        # exponent: the power of two to scale by, when a caller holding one
+        # part of a larger data set (kmsmote.dask) decided it for the whole.
+        self.exponent = 0 if exponent is None else int(exponent)
+        if exponent is None and values.size:
             # Two reductions instead of np.abs(values): no temporary copy.
             peak = max(float(values.max()), -float(values.min()))
             if peak > 0:

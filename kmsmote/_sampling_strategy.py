@@ -56,8 +56,7 @@ def _to_majority(counts, keep):
     return {label: n_major - n for label, n in counts.items() if keep(label)}
 
 
-def _from_string(strategy, y):
-    counts = class_counts(y)
+def _from_string(strategy, counts):
     if strategy == "majority":
         raise ValueError(
             "'sampling_strategy'='majority' cannot be used with over-sampler."
@@ -75,8 +74,7 @@ def _from_string(strategy, y):
     return _to_majority(counts, lambda label: label != majority)
 
 
-def _from_dict(strategy, y):
-    counts = class_counts(y)
+def _from_dict(strategy, counts):
     unknown = set(strategy.keys()) - set(counts.keys())
     if unknown:
         raise ValueError(
@@ -101,13 +99,12 @@ def _from_dict(strategy, y):
     return to_generate
 
 
-def _from_float(ratio, y):
-    if type_of_target(y) != "binary":
+def _from_float(ratio, counts, target_type):
+    if target_type != "binary":
         raise ValueError(
             '"sampling_strategy" can be a float only when the type '
             "of target is binary. For multi-class, use a dict."
         )
-    counts = class_counts(y)
     n_major = max(counts.values())
     majority = _largest(counts)
     to_generate = {
@@ -140,7 +137,21 @@ def check_sampling_strategy(sampling_strategy, y):
     OrderedDict
         ``{class label: samples to generate}`` sorted by class label.
     """
-    n_classes = np.unique(y).size
+    # type_of_target is only needed (and only costs a pass over y) for a float.
+    target_type = type_of_target(y) if isinstance(sampling_strategy, Real) else None
+    return sampling_strategy_from_counts(
+        sampling_strategy, class_counts(y), target_type, lambda: y)
+
+
+def sampling_strategy_from_counts(sampling_strategy, counts, target_type, get_y):
+    """``check_sampling_strategy`` from the class counts.
+
+    ``counts`` maps each class to its number of samples (sorted by label),
+    ``target_type`` is ``type_of_target(y)`` (only read for a float
+    strategy) and ``get_y()`` returns what a callable strategy receives.
+    kmsmote.dask calls it with counts computed by a reduction.
+    """
+    n_classes = len(counts)
     if n_classes <= 1:
         raise ValueError(
             "The target 'y' needs to have more than 1 class. "
@@ -153,9 +164,9 @@ def check_sampling_strategy(sampling_strategy, y):
                 f" to be one of {_STRING_STRATEGIES}. Got '{sampling_strategy}' "
                 "instead."
             )
-        result = _from_string(sampling_strategy, y)
+        result = _from_string(sampling_strategy, counts)
     elif isinstance(sampling_strategy, Mapping):
-        result = _from_dict(dict(sampling_strategy), y)
+        result = _from_dict(dict(sampling_strategy), counts)
     elif isinstance(sampling_strategy, list):
         raise ValueError(
             "'sampling_strategy' cannot be a list for samplers "
@@ -167,9 +178,9 @@ def check_sampling_strategy(sampling_strategy, y):
                 "When 'sampling_strategy' is a float, it should be "
                 f"in the range (0, 1]. Got {sampling_strategy} instead."
             )
-        result = _from_float(sampling_strategy, y)
+        result = _from_float(sampling_strategy, counts, target_type)
     elif callable(sampling_strategy):
-        result = _from_dict(sampling_strategy(y), y)
+        result = _from_dict(sampling_strategy(get_y()), counts)
     else:
         raise ValueError(
             "'sampling_strategy' should be a float, a str, a dict or a "

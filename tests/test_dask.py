@@ -1,0 +1,326 @@
+"""kmsmote.dask on a two-process distributed.LocalCluster (loopback)."""
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+
+import dask.array as da  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.base import BaseEstimator, ClusterMixin  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+
+import kmsmote  # noqa: E402
+import kmsmote.dask as kdask  # noqa: E402
+from kmsmote import _kmeans  # noqa: E402
+
+N_ROWS = 300_000
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+        dashboard_address=None, memory_limit="2GiB",
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=N_ROWS, n_features=10, n_informative=6, n_classes=3,
+        weights=[0.8, 0.15, 0.05], n_clusters_per_class=2, flip_y=0,
+        random_state=0,
+    )
+    return X, y
+
+
+def on_cluster(client, values, chunks):
+    """A Dask array whose blocks live on the workers (scattered), as data
+    read by the workers would; da.from_array would ship the whole array in
+    the graph."""
+    if isinstance(chunks, int):
+        chunks = (chunks,) * (values.shape[0] // chunks) + (
+            (values.shape[0] % chunks,) if values.shape[0] % chunks else ())
+    bounds = np.concatenate([[0], np.cumsum(chunks)])
+    futures = client.scatter([values[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+    blocks = [da.from_delayed(dask.delayed(f), shape=(b - a,) + values.shape[1:],
+                              dtype=values.dtype)
+              for f, a, b in zip(futures, bounds[:-1], bounds[1:])]
+    return da.concatenate(blocks)
+
+
+def uneven_chunks(n, seed=1):
+    """37 chunks of uneven sizes (one of a single row)."""
+    rng = np.random.RandomState(seed)
+    cuts = np.sort(rng.choice(np.arange(2, n - 1), size=35, replace=False))
+    cuts = np.concatenate([[0, 1], cuts, [n]])
+    return tuple(np.diff(cuts).tolist())
+
+
+class FixedCentres(ClusterMixin, BaseEstimator):
+    """A clusterer whose fit keeps the given centres (single machine only)."""
+
+    def __init__(self, centers=None):
+        self.centers = centers
+
+    @property
+    def n_clusters(self):
+        return self.centers.shape[0]
+
+    def fit(self, X, y=None):
+        self.cluster_centers_ = self.centers
+        return self
+
+    def predict(self, X):
+        X = np.ascontiguousarray(X)
+        return _kmeans.assign(X, self.centers.astype(X.dtype), 1)[0]
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).predict(X)
+
+
+def fixed_kmeans(X, k=12):
+    """A fitted kmsmote.KMeans (shipped to the workers) and the matching
+    single-machine clusterer."""
+    km = kmsmote.KMeans(n_clusters=k, random_state=0).fit(X[:50_000])
+    return km, FixedCentres(centers=km.cluster_centers_)
+
+
+PARAMS = dict(random_state=7, cluster_balance_threshold=0.05, sampling_strategy="all")
+
+
+def stats_view(records):
+    keys = ("class", "cluster", "size", "class_count", "kept", "reason",
+            "mean_distance", "weight", "n_generated", "path")
+    return [tuple(r[k] for k in keys) for r in records]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_equals_single_machine_given_the_centres(client, data, dtype):
+    X, y = data
+    X = X.astype(dtype)
+    km, fixed = fixed_kmeans(X)
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **PARAMS)
+    X_ref, y_ref = ref.fit_resample(X, y)
+    est = kdask.KMeansSMOTE(kmeans_estimator=km, **PARAMS)
+    X_res, y_res = est.fit_resample(
+        on_cluster(client, X, uneven_chunks(N_ROWS)), on_cluster(client, y, 40_000))
+    assert isinstance(X_res, da.Array) and isinstance(y_res, da.Array)
+    assert X_res.shape == X_ref.shape  # known chunk sizes, nothing computed yet
+    X_res, y_res = dask.compute(X_res, y_res)
+    assert np.array_equal(X_res, X_ref) and np.array_equal(y_res, y_ref)
+    assert stats_view(est.cluster_stats_) == stats_view(ref.cluster_stats_)
+    assert est.sampling_strategy_ == ref.sampling_strategy_
+    # Same NumPy scalar types too: they decide float32 vs float64 products.
+    types = [(type(k), type(v)) for k, v in ref.sampling_strategy_.items()]
+    assert [(type(k), type(v)) for k, v in est.sampling_strategy_.items()] == types
+
+
+def test_same_seed_same_result_any_partitioning_and_workers(client, data):
+    X, y = data
+    X = X.astype(np.float32)
+    est = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
+    a = dask.compute(*est.fit_resample(
+        on_cluster(client, X, uneven_chunks(N_ROWS)), on_cluster(client, y, 9_000)))
+    centres = est.kmeans_estimator_.cluster_centers_
+    assert a[0].dtype == np.float32 and a[0].shape[0] > N_ROWS
+    # Another partitioning, columns in two chunks, on one thread, no cluster.
+    with dask.config.set(scheduler="sync"):
+        est2 = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
+        b = dask.compute(*est2.fit_resample(
+            da.from_array(X, chunks=(25_000, 5)), da.from_array(y, chunks=25_000)))
+    assert np.array_equal(est2.kmeans_estimator_.cluster_centers_, centres)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
+    X, y = data
+    X = X[:120_000]
+    y = y[:120_000]
+    columns = [f"f{j}" for j in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=columns).astype({"f0": np.float32})
+    frame["label"] = y
+    for i, start in enumerate(range(0, len(frame), 7_500)):
+        frame.iloc[start:start + 7_500].to_parquet(tmp_path / f"part-{i:03d}.parquet")
+    ddf = dd.read_parquet(str(tmp_path))
+    assert ddf.npartitions == 16
+    dX, dy = ddf[columns], ddf["label"]
+    km, fixed = fixed_kmeans(frame[columns].to_numpy())
+    est = kdask.KMeansSMOTE(kmeans_estimator=km, **PARAMS)
+    X_res, y_res = est.fit_resample(dX, dy)
+    assert isinstance(X_res, dd.DataFrame) and isinstance(y_res, dd.Series)
+    assert list(X_res.columns) == columns and y_res.name == "label"
+    X_res, y_res = dask.compute(X_res, y_res)
+    ref_X, ref_y = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **PARAMS).fit_resample(
+        frame[columns], frame["label"])
+    assert (X_res.dtypes == ref_X.dtypes).all() and X_res.dtypes["f0"] == np.float32
+    np.testing.assert_array_equal(X_res.to_numpy(), ref_X.to_numpy())
+    np.testing.assert_array_equal(y_res.to_numpy(), ref_y.to_numpy())
+    # Original rows keep their index; synthetic rows continue the numbering.
+    n = len(frame)
+    assert (X_res.index[n:] == np.arange(n, len(X_res))).all()
+    assert (y_res.index == X_res.index).all()
+    assert list(est.feature_names_in_) == columns
+
+
+def test_cluster_too_large_for_a_task(client, data):
+    X, y = data
+    est = kdask.KMeansSMOTE(kmeans_estimator=4, max_cluster_bytes=100_000, **PARAMS)
+    with pytest.raises(ValueError, match=r"Raise the number of clusters \(kmeans_estimator, now 4\)"):
+        est.fit_resample(on_cluster(client, X, 30_000), on_cluster(client, y, 30_000))
+    # "auto" derives the limit from the workers' memory (2 GiB, 1 thread).
+    assert kdask._auto_max_cluster_bytes() == 2**30
+
+
+def test_only_small_results_reach_the_client(client, data, monkeypatch):
+    X, y = data
+    sizes = []
+    compute = kdask._compute
+
+    def measured(*tasks):
+        out = compute(*tasks)
+        sizes.append(len(pickle.dumps(out)))
+        return out
+
+    monkeypatch.setattr(kdask, "_compute", measured)
+    est = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
+    X_res, y_res = est.fit_resample(on_cluster(client, X, 10_000), on_cluster(client, y, 10_000))
+    # Stats, sample (10,000 rows by default), Lloyd partials, counts, summaries.
+    assert len(sizes) >= 5
+    assert max(sizes) < 2**20 < X.nbytes // 16
+    assert isinstance(X_res, da.Array) and isinstance(y_res, da.Array)
+    # The result is a graph: its synthetic blocks are tasks, not arrays.
+    assert len(X_res.chunks[0]) > 30
+    # The fitted estimator keeps no reference to the data or its graph.
+    assert len(pickle.dumps(est)) < 2**16
+
+
+def test_same_errors_as_single_machine(client, data):
+    X, y = data
+    dX, dy = on_cluster(client, X, 50_000), on_cluster(client, y, 50_000)
+    km, fixed = fixed_kmeans(X, k=3)
+    params = dict(random_state=0, cluster_balance_threshold=0.999)
+    with pytest.raises(RuntimeError, match="No clusters found") as ref:
+        kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params).fit_resample(X, y)
+    with pytest.raises(RuntimeError, match="No clusters found") as got:
+        kdask.KMeansSMOTE(kmeans_estimator=km, **params).fit_resample(dX, dy)
+    assert str(got.value) == str(ref.value)
+    with pytest.raises(TypeError, match="Dask array or a Dask DataFrame"):
+        kdask.KMeansSMOTE().fit_resample(X, dy)
+    with pytest.raises(ValueError, match="X has 300000 rows but y has 299999"):
+        kdask.KMeansSMOTE().fit_resample(dX, dy[1:])
+    with pytest.raises(ValueError, match="categorical_features"):
+        kdask.KMeansSMOTE(categorical_features=[0]).fit_resample(dX, dy)
+
+
+def test_import_is_lazy_and_says_how_to_install(tmp_path):
+    # Run outside the source tree: `python -c` puts the working folder first
+    # on sys.path, where the unbuilt package would shadow the installed one.
+    code = "import sys, kmsmote; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "False"
+    code = ("import sys; sys.modules['dask'] = None\n"
+            "try:\n    import kmsmote.dask\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
+    assert "pip install kmsmote[dask]" in out.stdout
+
+
+def test_distributed_lloyd_step_matches_the_kernel():
+    """One refinement step over partitions (exact sums, tree reduction,
+    empty-cluster relocation) against the single-process C kernel."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5_000, 4))
+    centers = X[rng.choice(5_000, 6, replace=False)].copy()
+    centers[5] = 100.0  # no row is nearest: relocated to the farthest row
+    ref, _, _, _ = _kmeans.lloyd(X, centers, 1, 0.0, 1)
+    dX = da.from_array(X, chunks=((700,) * 7 + (100,), 4))
+    shift = 62 - 4 - 13 - 1  # |x| < 2**4, 5,000 rows < 2**13
+    parts = [dask.delayed(kdask._lloyd_partial)(b, "array", X.dtype, 0, centers, shift,
+                                                 700 * i, 1)
+             for i, b in enumerate(dX.to_delayed().ravel())]
+    with dask.config.set(scheduler="sync"):
+        (total,) = dask.compute(kdask._tree(parts, kdask._merge_partials))
+    new, moved = kdask.KMeansSMOTE._lloyd_update(centers, total, shift)
+    # The relocated centre is a row of X, exactly; the means agree to the
+    # fixed point's resolution.
+    assert np.array_equal(new[5], ref[5]) and (X == new[5]).all(axis=1).any()
+    np.testing.assert_allclose(new, ref, rtol=0, atol=1e-9)
+    assert moved > 0
+
+
+@pytest.mark.parametrize("policy, message", [
+    ("smote", "plain SMOTE over all"), ("relax", "used its best cluster"),
+])
+def test_no_cluster_policies_match_single_machine(client, data, policy, message):
+    X, y = data
+    X, y = X[:60_000], y[:60_000]
+    km, fixed = fixed_kmeans(X, k=6)
+    params = dict(random_state=3, no_cluster_policy=policy, cluster_balance_threshold=0.999)
+    with pytest.warns(UserWarning, match=message):
+        ref_est = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
+        ref = ref_est.fit_resample(X, y)
+    with pytest.warns(UserWarning, match=message):
+        est = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+        res = dask.compute(*est.fit_resample(
+            on_cluster(client, X, 7_000), on_cluster(client, y, 7_000)))
+    assert np.array_equal(res[0], ref[0]) and np.array_equal(res[1], ref[1])
+    assert est.class_paths_ == ref_est.class_paths_
+    assert stats_view(est.cluster_stats_) == stats_view(ref_est.cluster_stats_)
+
+
+class Predictor(ClusterMixin, BaseEstimator):
+    """Single-machine stand-in for a fitted clusterer: fit keeps it (its
+    predict is held as a function, which clone copies with its state)."""
+
+    def __init__(self, predict=None, k=None):
+        self.predict_fn = predict
+        self.k = k
+
+    def get_params(self, deep=True):
+        return {"predict": self.predict_fn, "k": self.k}
+
+    @property
+    def n_clusters(self):
+        return self.k
+
+    def fit(self, X, y=None):
+        return self
+
+    def fit_predict(self, X, y=None):
+        return self.predict_fn(X)
+
+    def predict(self, X):
+        return self.predict_fn(X)
+
+
+def test_fitted_scikit_learn_clusterer_labels_every_partition(data):
+    from sklearn.cluster import KMeans as SkKMeans
+
+    X, y = data
+    X, y = X[:40_000].astype(np.int32), y[:40_000]  # integers come back cast
+    sk = SkKMeans(n_clusters=5, n_init=1, random_state=0).fit(X[:5_000].astype(float))
+    params = dict(random_state=1, cluster_balance_threshold=0.05)
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=Predictor(sk.predict, 5), **params).fit_resample(X, y)
+    # X with unknown chunk sizes (as from DataFrame.values), y as a Series.
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=9)
+    dX = frame.to_dask_array()
+    dy = dd.from_pandas(pd.Series(y, name="t"), npartitions=4)
+    with dask.config.set(scheduler="sync"):
+        X_res, y_res = kdask.KMeansSMOTE(kmeans_estimator=sk, **params).fit_resample(dX, dy)
+        assert X_res.shape == ref[0].shape and isinstance(y_res, dd.Series)
+        X_res, y_res = X_res.compute(), y_res.compute()  # one kind per compute
+    assert X_res.dtype == np.int32
+    assert np.array_equal(X_res, ref[0]) and np.array_equal(y_res.to_numpy(), ref[1])
