@@ -146,24 +146,9 @@ def test_knn_k0_and_tiny_sets(rng, dtype):
     assert_allclose(pair_sum, d01, rtol=1e-15)
 
 
-def _exact_lists(P, k):
-    """Brute-force neighbour lists of the rows of P (float64): squared
-    distances summed over the features in ascending order (a sequential
-    cumulative sum, as the kernels), nearest first, ties by position."""
-    diff = P[:, None, :] - P[None, :, :]
-    d2 = np.cumsum(diff * diff, axis=2)[:, :, -1]
-    m = P.shape[0]
-    nn = np.empty((m, k), dtype=np.int64)
-    for i in range(m):
-        others = np.delete(np.arange(m), i)
-        order = np.lexsort((others, d2[i, others]))
-        nn[i] = others[order[:k]]
-    return nn, np.sqrt(np.take_along_axis(d2, nn, axis=1))
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("offset", [0.0, 1e3, -1e6])
-def test_knn_screening_keeps_exact_lists_under_cancellation(rng, dtype, offset):
+def test_knn_screening_keeps_exact_lists_under_cancellation(rng, dtype, offset, exact_lists):
     # Points far from the origin with a small spread: the norm expansion
     # cancels almost every digit, so only the screening margin keeps the
     # lists exact.  Few distinct coordinates: exact ties and duplicates.
@@ -172,7 +157,7 @@ def test_knn_screening_keeps_exact_lists_under_cancellation(rng, dtype, offset):
     P[17] = P[3]
     rows = rng.permutation(260).astype(np.int64)
     k = 7
-    ref_nn, ref_dist = _exact_lists(P[rows].astype(np.float64), k)
+    ref_nn, ref_dist = exact_lists(P[rows].astype(np.float64), k)
     for nt in (1, 2):
         nn, nn_dist, pair_sum = _neighbors.knn_sparsity(
             P, rows, k, nt, return_distance=True

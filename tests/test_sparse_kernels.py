@@ -283,21 +283,6 @@ def test_knn_equals_dense(name, dtype, itype):
     _assert_unchanged(X, snap)
 
 
-def _exact_lists(D, k):
-    """Brute-force neighbour lists of the rows of D (dense float64): squared
-    distances summed over the features in ascending order (a sequential
-    cumulative sum, as the kernels), nearest first, ties by position."""
-    diff = D[:, None, :] - D[None, :, :]
-    d2 = np.cumsum(diff * diff, axis=2)[:, :, -1]
-    m = D.shape[0]
-    nn = np.empty((m, k), dtype=np.int64)
-    for i in range(m):
-        others = np.delete(np.arange(m), i)
-        order = np.lexsort((others, d2[i, others]))
-        nn[i] = others[order[:k]]
-    return nn, np.sqrt(np.take_along_axis(d2, nn, axis=1))
-
-
 def _near_duplicates(rng, n, d, big):
     """Rows drawn from a few sparsity patterns with values big + small
     integer steps: duplicate rows, exact ties, rows without entries, and
@@ -319,7 +304,7 @@ def _near_duplicates(rng, n, d, big):
 @pytest.mark.parametrize("big", [0.0, 1e3, 1e6])
 @pytest.mark.parametrize("itype", ITYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_knn_screening_keeps_exact_lists(big, dtype, itype):
+def test_knn_screening_keeps_exact_lists(big, dtype, itype, exact_lists):
     # The inverted-index dot products only screen the pairs: the lists and
     # their distances are those of the exact merged differences.
     rng = np.random.default_rng(7)
@@ -327,7 +312,7 @@ def test_knn_screening_keeps_exact_lists(big, dtype, itype):
     D = X.toarray()
     rows = rng.permutation(300)[:230].astype(np.int64)
     k = 5
-    ref_nn, ref_dist = _exact_lists(D[rows].astype(np.float64), k)
+    ref_nn, ref_dist = exact_lists(D[rows].astype(np.float64), k)
     dense = _neighbors.knn_sparsity(D, rows, k, 1, return_distance=True)
     for nt in THREADS:
         nn, nn_dist, pair_sum = _sparse.csr_knn_sparsity(X, rows, k, nt,
