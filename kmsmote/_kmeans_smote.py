@@ -1,7 +1,9 @@
 """KMeans-SMOTE: the estimator users call."""
 
+import ctypes
 import math
 import numbers
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -178,6 +180,28 @@ def draws(kc):
     if "draws" in kc:
         return kc["draws"]
     return _draw(np.random.RandomState(kc["seed"]), kc["nn"].size, kc["count"])
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None where there is none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def _release_freed_memory():
+    """Give the memory that the planning steps freed back to the system
+    before the output is allocated.  glibc keeps freed blocks of a few MB
+    (argsort orders, masks, per-cluster arrays) in its heap, where they
+    would add to the peak; malloc_trim returns their pages."""
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 def _check_y_finite(y):
@@ -1004,6 +1028,7 @@ class _Data:
     def resample(self, kept):
         """Original rows first, then every kept cluster's synthetic rows."""
         n_new = sum(kc["count"] for kc in kept)
+        _release_freed_memory()
         if self.sparse:
             return self._resample_sparse(kept)
         X, work = self.X, self.work

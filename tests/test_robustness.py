@@ -132,3 +132,11 @@ def test_ctrl_c_interrupts_a_long_run_quickly(tmp_path):
     latency = time.perf_counter() - sent
     assert out.startswith("interrupted"), out
     assert latency < 1.0, f"took {latency:.2f} s to stop"
+
+
+def test_freed_memory_release_is_harmless():
+    # glibc's malloc_trim where it exists, nothing elsewhere; never an error.
+    from kmsmote import _kmeans_smote
+
+    _kmeans_smote._release_freed_memory()
+    _kmeans_smote._release_freed_memory()
