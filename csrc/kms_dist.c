@@ -80,7 +80,11 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
         (OUT) = (V)((L)t_ & ~neg_);                                           \
     } while (0)
 
-#define KMS__DSTRIP_BODY(V, L, W, NV)                                         \
+/* Expansion strip: the micro-tiles' distances go to out; AFTER is a
+ * statement run after each vector o is stored (at p, c, v), for the square
+ * roots: storing them right after each micro-tile lets the unpipelined
+ * square roots overlap the next micro-tile's multiplications. */
+#define KMS__EXPAND_STRIP(V, L, W, NV, AFTER)                                 \
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
     for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
         KMS__DOT_TILE(V, W, NV)                                               \
@@ -91,28 +95,16 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
                 KMS__EXPAND_V(V, L, *(const V *)(bn + c + W * v), acc[p][v],  \
                               pnv, o);                                        \
                 *(V *)(out + p * ldo + c + W * v) = o;                        \
+                AFTER                                                         \
             }                                                                 \
         }                                                                     \
     }
 
-/* Expansion strip with square roots: as KMS__DSTRIP_BODY, and sq receives
- * the square roots right after each micro-tile, so that the unpipelined
- * square roots overlap the next micro-tile's multiplications. */
+#define KMS__DSTRIP_BODY(V, L, W, NV) KMS__EXPAND_STRIP(V, L, W, NV, )
+
+/* As KMS__DSTRIP_BODY, and sq receives the square roots. */
 #define KMS__DSQSTRIP_BODY(V, L, W, NV, SQRTV)                                \
-    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
-    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
-        KMS__DOT_TILE(V, W, NV)                                               \
-        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
-            const V pnv = (V){0} + pn[p];                                     \
-            for (int v = 0; v < NV; v++) {                                    \
-                V o;                                                          \
-                KMS__EXPAND_V(V, L, *(const V *)(bn + c + W * v), acc[p][v],  \
-                              pnv, o);                                        \
-                *(V *)(out + p * ldo + c + W * v) = o;                        \
-                *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);                  \
-            }                                                                 \
-        }                                                                     \
-    }
+    KMS__EXPAND_STRIP(V, L, W, NV, *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);)
 
 /* Nearest: fold the micro-tile into the running minimum (strict <, points
  * in ascending order), selecting with masks so that it stays in vectors. */
