@@ -375,8 +375,7 @@ class _CategoricalMixin:
         out = np.empty((n + n_new, d), dtype=Xv.dtype)
         out[:n] = Xv
         for j in range(d):
-            values = synth[j]
-            out[n:, j] = values.astype(Xv.dtype) if Xv.dtype != object and j in cont else values
+            out[n:, j] = synth[j]  # cast to X's dtype by the assignment
         return formatter.transform(out, y_res)
 
     @staticmethod

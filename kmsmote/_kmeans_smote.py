@@ -660,20 +660,22 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         if m == 1:
             return {"rows": rows, "nn": np.zeros((1, 1), dtype=np.int64), "m": 1}, 0.0
         k = min(n_neighbors - 1, m - 1)
-        if fast_nn:
+        # Our search breaks exact ties by position; scikit-learn's (trees,
+        # or the norm expansion of brute force) may order them otherwise.
+        # With a user's clusterer (the way to the reference's exact output),
+        # where ties may matter, ask scikit-learn itself as the reference
+        # does.  With kmsmote's own clusterer there is no reference output to
+        # follow: the compiled search decides, which keeps dense and sparse
+        # input identical.
+        check_ties = fast_nn and not isinstance(self.kmeans_estimator_, KMeans)
+        if check_ties:
             # One neighbour more than needed shows a tie at the k-th place.
-            k_query = min(k + 1, m - 1)
-            nn, dist, mean_distance = data.neighbours(rows, k_query, return_distance=True)
-            # Our search breaks exact ties by position; scikit-learn's
-            # (trees, or the norm expansion of brute force) may order them
-            # otherwise.  With a user's clusterer (the way to the reference's
-            # exact output), where ties may matter, ask scikit-learn itself
-            # as the reference does.  With kmsmote's own clusterer there is
-            # no reference output to follow: the compiled search decides,
-            # which keeps dense and sparse input identical.
-            exact = isinstance(self.kmeans_estimator_, KMeans) or not _may_tie(
-                data.squared_norms(rows), nn, dist, k, data.dist.shape[1])
-            nn = np.ascontiguousarray(nn[:, :k]) if exact else None
+            nn, dist, mean_distance = data.neighbours(rows, min(k + 1, m - 1),
+                                                      return_distance=True)
+            tied = _may_tie(data.squared_norms(rows), nn, dist, k, data.dist.shape[1])
+            nn = None if tied else np.ascontiguousarray(nn[:, :k])
+        elif fast_nn:
+            nn, mean_distance = data.neighbours(rows, k)
         else:
             nn, (_, mean_distance) = None, data.neighbours(rows, 0)
         if nn is None:
@@ -691,20 +693,60 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             )
         return {"rows": rows, "nn": nn, "m": m}, mean_distance
 
-    def _select(self, clusters, threshold, data, n_neighbors, fast_nn):
+    @staticmethod
+    def _cluster_record(class_label, cluster, size, class_count, threshold):
+        """The cluster_stats_ record of one class in one cluster, undecided."""
+        size, class_count = int(size), int(class_count)
+        return {
+            "class": class_label, "cluster": cluster, "size": size,
+            "class_count": class_count, "class_fraction": class_count / size,
+            "threshold": float(threshold), "kept": False, "reason": "",
+            "mean_distance": np.nan, "log_sparsity": np.nan,
+            "weight": 0.0, "n_generated": 0, "path": "clusters",
+        }
+
+    def _decide(self, base, threshold, n_neighbors):
+        """(records, kept records) under one threshold, from counts alone."""
         records, kept = [], []
-        for record, class_rows in clusters:
+        for record in base:
             record = dict(record, threshold=float(threshold))
             records.append(record)
             reason = self._rejection(record, threshold, n_neighbors)
-            if reason is not None:
+            if reason is None:
+                record.update(kept=True, reason="kept")
+                kept.append(record)
+            else:
                 record["reason"] = reason
-                continue
-            group, mean_distance = self._group(data, class_rows, n_neighbors, fast_nn)
-            record.update(kept=True, reason="kept", mean_distance=mean_distance)
-            group["record"] = record
-            kept.append(group)
         return records, kept
+
+    def _decide_class(self, class_label, n_class, n_total, threshold, base, n_neighbors,
+                      stacklevel):
+        """(records, kept records, path) of one class: the clusters that pass
+        the filter, else what ``no_cluster_policy`` does (a kept record with
+        cluster -1 stands for the whole class).  Counts alone decide, so that
+        kmsmote.dask applies the same rules with the same messages."""
+        records, kept = self._decide(base, threshold, n_neighbors)
+        path = "clusters"
+        if not kept:
+            policy = self.no_cluster_policy
+            if policy == "raise":
+                raise self._no_cluster_error(class_label, records, threshold, n_neighbors)
+            path = "smote"
+            relaxed = None
+            if policy == "relax":
+                relaxed = self._relaxed_threshold(records, threshold, n_neighbors)
+                path = "relax" if relaxed is not None else "relax-smote"
+            if relaxed is not None:
+                records, kept = self._decide(base, relaxed[0], n_neighbors)
+                self._warn_relaxed(class_label, relaxed[1], len(kept), stacklevel)
+            else:
+                self._check_smote_fallback(class_label, n_class, n_neighbors)
+                kept = [self._smote_record(class_label, n_class, n_total, threshold, path)]
+                records = records + kept
+        for record in records:
+            record["path"] = path
+        self.class_paths_[class_label] = path
+        return records, kept, path
 
     def _plan_class(self, class_label, n_samples, total_to_generate, data, y,
                     labels, rng_source):
@@ -721,30 +763,26 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         bounds = np.zeros(n_clusters + 1, dtype=np.int64)
         np.cumsum(np.bincount(labels, minlength=n_clusters), out=bounds[1:])
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
-        clusters = []
+        base, class_rows = [], {}
         for c in range(n_clusters):
             members = order[bounds[c]:bounds[c + 1]]
             if members.size == 0:
                 continue
-            class_rows = members[is_class[members]]
-            record = {
-                "class": class_label, "cluster": c, "size": int(members.size),
-                "class_count": int(class_rows.size),
-                "class_fraction": class_rows.size / members.size,
-                "threshold": float(threshold), "kept": False, "reason": "",
-                "mean_distance": np.nan, "log_sparsity": np.nan,
-                "weight": 0.0, "n_generated": 0, "path": "clusters",
-            }
-            clusters.append((record, class_rows))
-        records, kept = self._select(clusters, threshold, data, n_neighbors, fast_nn)
-        path = "clusters"
-        if not kept:
-            records, kept, path = self._no_cluster(
-                class_label, n_class, is_class, y.shape[0], threshold, clusters,
-                records, data, n_neighbors, fast_nn)
-        for record in records:
-            record["path"] = path
-        self.class_paths_[class_label] = path
+            class_rows[c] = members[is_class[members]]
+            base.append(self._cluster_record(class_label, c, members.size,
+                                             class_rows[c].size, threshold))
+        records, kept_records, path = self._decide_class(
+            class_label, n_class, y.shape[0], threshold, base, n_neighbors, stacklevel=5)
+        kept = []
+        for record in kept_records:
+            rows = class_rows[record["cluster"]] if record["cluster"] >= 0 else (
+                np.flatnonzero(is_class))
+            group, record["mean_distance"] = self._group(data, rows, n_neighbors, fast_nn)
+            group["record"] = record
+            kept.append(group)
+        if path in ("smote", "relax-smote"):
+            k = kept[0]["nn"].shape[1] if n_class > 1 else 0
+            self._warn_smote(class_label, path, n_class, k, n_neighbors, stacklevel=4)
         weights, log_sparsity, counts = self._allocation(
             [kc["record"]["mean_distance"] for kc in kept],
             [kc["m"] for kc in kept],
@@ -763,30 +801,6 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 kc["draws"] = _draw(check_random_state(rng_source), kc["nn"].size, count)
             kc["record"].update(weight=float(w), log_sparsity=float(ls), n_generated=int(count))
         return records, kept
-
-    def _no_cluster(self, class_label, n_class, is_class, n_total, threshold,
-                    clusters, records, data, n_neighbors, fast_nn):
-        """Apply ``no_cluster_policy``: (records, kept groups, path)."""
-        policy = self.no_cluster_policy
-        if policy == "raise":
-            raise self._no_cluster_error(class_label, records, threshold, n_neighbors)
-        path = "smote"
-        if policy == "relax":
-            relaxed = self._relaxed_threshold(records, threshold, n_neighbors)
-            if relaxed is not None:
-                records, kept = self._select(clusters, relaxed[0], data, n_neighbors, fast_nn)
-                self._warn_relaxed(class_label, relaxed[1], len(kept), stacklevel=5)
-                return records, kept, "relax"
-            path = "relax-smote"
-        self._check_smote_fallback(class_label, n_class, n_neighbors)
-        rows = np.flatnonzero(is_class)
-        group, mean_distance = self._group(data, rows, n_neighbors, fast_nn)
-        record = self._smote_record(class_label, n_class, n_total, threshold, path,
-                                    mean_distance)
-        group["record"] = record
-        k = group["nn"].shape[1] if n_class > 1 else 0
-        self._warn_smote(class_label, path, n_class, k, n_neighbors, stacklevel=5)
-        return records + [record], [group], path
 
     # The pieces of the no-cluster policies, decided from counts alone so
     # that kmsmote.dask applies the same rules with the same messages.
@@ -840,13 +854,13 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 "(or small_clusters='reduce_k_duplicate' to copy a single sample)."
             )
 
-    def _smote_record(self, class_label, n_class, n_total, threshold, path, mean_distance):
+    def _smote_record(self, class_label, n_class, n_total, threshold, path):
         return {
             "class": class_label, "cluster": -1, "size": int(n_total),
             "class_count": int(n_class), "class_fraction": n_class / n_total,
             "threshold": float(threshold), "kept": True,
             "reason": f"no cluster qualified: SMOTE over the whole class ({path})",
-            "mean_distance": mean_distance, "log_sparsity": np.nan,
+            "mean_distance": np.nan, "log_sparsity": np.nan,
             "weight": 0.0, "n_generated": 0, "path": path,
         }
 

@@ -47,7 +47,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import numpy as np
 import pandas as pd
-from sklearn.base import _fit_context, clone
+from sklearn.base import _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -854,25 +854,10 @@ class_paths_, n_features_in_, feature_names_in_
             pos = int(np.searchsorted(classes, label))
             n_class = int(inp["counts"][label])
             threshold = self._class_threshold(n_samples, total, n_class, n)
-            base = [
-                {
-                    "class": label, "cluster": c, "size": int(sizes[c]),
-                    "class_count": int(table[pos, c]),
-                    "class_fraction": int(table[pos, c]) / int(sizes[c]),
-                    "threshold": float(threshold), "kept": False, "reason": "",
-                    "mean_distance": np.nan, "log_sparsity": np.nan,
-                    "weight": 0.0, "n_generated": 0, "path": "clusters",
-                }
-                for c in range(k) if sizes[c]
-            ]
-            records, kept = self._decide(base, threshold, n_neighbors)
-            path = "clusters"
-            if not kept:
-                records, kept, path = self._no_cluster_plan(
-                    label, n_class, n, threshold, base, records, n_neighbors)
-            for record in records:
-                record["path"] = path
-            self.class_paths_[label] = path
+            base = [self._cluster_record(label, c, sizes[c], int(table[pos, c]), threshold)
+                    for c in range(k) if sizes[c]]
+            records, kept, _ = self._decide_class(label, n_class, n, threshold, base,
+                                                  n_neighbors, stacklevel=6)
             self.cluster_stats_.extend(records)
             for record in kept:
                 groups.append({
@@ -881,37 +866,6 @@ class_paths_, n_features_in_, feature_names_in_
                     "n_samples": n_samples,
                 })
         return groups
-
-    def _decide(self, base, threshold, n_neighbors):
-        records, kept = [], []
-        for record in base:
-            record = dict(record, threshold=float(threshold))
-            records.append(record)
-            reason = self._rejection(record, threshold, n_neighbors)
-            if reason is None:
-                record.update(kept=True, reason="kept")
-                kept.append(record)
-            else:
-                record["reason"] = reason
-        return records, kept
-
-    def _no_cluster_plan(self, label, n_class, n, threshold, base, records, n_neighbors):
-        """no_cluster_policy, as the single-machine _no_cluster."""
-        policy = self.no_cluster_policy
-        if policy == "raise":
-            raise self._no_cluster_error(label, records, threshold, n_neighbors)
-        path = "smote"
-        if policy == "relax":
-            relaxed = self._relaxed_threshold(records, threshold, n_neighbors)
-            if relaxed is not None:
-                records, kept = self._decide(base, relaxed[0], n_neighbors)
-                self._warn_relaxed(label, relaxed[1], len(kept), stacklevel=6)
-                return records, kept, "relax"
-            path = "relax-smote"
-        self._check_smote_fallback(label, n_class, n_neighbors)
-        # The whole class as one group; cluster -1 in the records.
-        record = self._smote_record(label, n_class, n, threshold, path, np.nan)
-        return records + [record], [record], path
 
     # -- the shuffle and the neighbours -------------------------------------------
 
