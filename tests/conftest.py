@@ -24,3 +24,34 @@ def _exact_lists(P, k):
 def exact_lists():
     """The brute-force neighbour lists the compiled kernels must return."""
     return _exact_lists
+
+
+def _generate_index_errors(call, rows, nn, sample_idx, steps, n_total):
+    """The argument errors every generation kernel (dense and CSR) reports
+    before writing anything; ``call(**overrides)`` runs the kernel."""
+    m, k = nn.shape
+    bad = sample_idx.copy()
+    bad[3] = m * k
+    with pytest.raises(ValueError, match=rf"sample_idx\[3\] = {m * k} is outside"):
+        call(sample_idx=bad)
+    bad[3] = -1
+    with pytest.raises(ValueError, match=r"sample_idx\[3\] = -1"):
+        call(sample_idx=bad)
+    bad_nn = nn.copy()
+    bad_nn[2, 1] = m
+    with pytest.raises(ValueError, match=rf"nn\[2, 1\] = {m} is outside \[0, m={m}\)"):
+        call(nn=bad_nn)
+    bad_rows = rows.copy()
+    bad_rows[5] = n_total
+    with pytest.raises(ValueError, match=r"rows\[5\]"):
+        call(rows=bad_rows)
+    with pytest.raises(ValueError, match="steps has 9 entries"):
+        call(steps=steps[:9])
+    with pytest.raises(ValueError, match="nn has"):
+        call(nn=nn[:-1])
+
+
+@pytest.fixture
+def generate_index_errors():
+    """Checks of the argument errors shared by the generation kernels."""
+    return _generate_index_errors

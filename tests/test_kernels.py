@@ -283,7 +283,7 @@ def test_generate_into_a_slice_of_a_larger_array(rng, dtype):
     assert_array_equal(_bits(big[4:704]), _bits(_numpy_generate(X, rows, nn, sample_idx, steps)))
 
 
-def test_generate_empty_and_errors(rng):
+def test_generate_empty_and_errors(rng, generate_index_errors):
     X, rows, nn, sample_idx, steps = _generate_inputs(rng, np.float64, n_new=10)
     out = np.empty((10, X.shape[1]))
     empty = np.empty((0, X.shape[1]))
@@ -295,28 +295,9 @@ def test_generate_empty_and_errors(rng):
         _generate.generate(args["X"], args["rows"], args["nn"], args["sample_idx"],
                            args["steps"], args["out"], 1)
 
-    m, k = nn.shape
-    bad = sample_idx.copy()
-    bad[3] = m * k
-    with pytest.raises(ValueError, match=rf"sample_idx\[3\] = {m * k} is outside"):
-        call(sample_idx=bad)
-    bad[3] = -1
-    with pytest.raises(ValueError, match=r"sample_idx\[3\] = -1"):
-        call(sample_idx=bad)
-    bad_nn = nn.copy()
-    bad_nn[2, 1] = m
-    with pytest.raises(ValueError, match=rf"nn\[2, 1\] = {m} is outside \[0, m={m}\)"):
-        call(nn=bad_nn)
-    bad_rows = rows.copy()
-    bad_rows[5] = X.shape[0]
-    with pytest.raises(ValueError, match=r"rows\[5\]"):
-        call(rows=bad_rows)
-    with pytest.raises(ValueError, match="steps has 9 entries"):
-        call(steps=steps[:9])
+    generate_index_errors(call, rows, nn, sample_idx, steps, X.shape[0])
     with pytest.raises(ValueError, match="out has shape"):
         call(out=np.empty((10, X.shape[1] + 1)))
-    with pytest.raises(ValueError, match="nn has"):
-        call(nn=nn[:-1])
     with pytest.raises(ValueError, match="overlaps X"):
         call(out=X[:10])
     with pytest.raises(ValueError):  # read-only output
@@ -324,7 +305,7 @@ def test_generate_empty_and_errors(rng):
     with pytest.raises((TypeError, ValueError)):  # dtype of out differs from X
         call(out=np.empty((10, X.shape[1]), dtype=np.float32))
     with pytest.raises(ValueError, match="outside"):  # k = 0: no valid index
-        call(nn=np.empty((m, 0), dtype=np.int64))
+        call(nn=np.empty((nn.shape[0], 0), dtype=np.int64))
 
 
 # --------------------------------------------------------------------------

@@ -537,7 +537,7 @@ def test_resample_in_place_equals_stacking(dtype, itype):
         assert_array_equal(_bits(data), _bits(want.data))
 
 
-def test_generate_empty_and_errors():
+def test_generate_empty_and_errors(generate_index_errors):
     X = _as(matrix("sparse-10%"), np.float32, np.int64)
     m, k = 50, 3
     rows = np.arange(m, dtype=np.int64)
@@ -553,26 +553,11 @@ def test_generate_empty_and_errors():
         _sparse.csr_generate(X, args["rows"], args["nn"], args["sample_idx"],
                              args["steps"], 1)
 
-    bad = sample_idx.copy()
-    bad[3] = m * k
-    with pytest.raises(ValueError, match=rf"sample_idx\[3\] = {m * k} is outside"):
-        call(sample_idx=bad)
-    bad_nn = nn.copy()
-    bad_nn[2, 1] = m
-    with pytest.raises(ValueError, match=rf"nn\[2, 1\] = {m} is outside \[0, m={m}\)"):
-        call(nn=bad_nn)
-    bad_rows = rows.copy()
-    bad_rows[5] = X.shape[0]
-    with pytest.raises(ValueError, match=r"rows\[5\]"):
-        call(rows=bad_rows)
-    with pytest.raises(ValueError, match="steps has 9 entries"):
-        call(steps=steps[:9])
+    generate_index_errors(call, rows, nn, sample_idx, steps, X.shape[0])
     bad_steps = steps.copy()
     bad_steps[4] = np.inf
     with pytest.raises(ValueError, match=r"steps\[4\] = inf is not finite"):
         call(steps=bad_steps)
-    with pytest.raises(ValueError, match="nn has shape"):
-        call(nn=nn[:-1])
 
 
 # --------------------------------------------------------------------------
