@@ -107,14 +107,16 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
     KMS__EXPAND_STRIP(V, L, W, NV, *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);)
 
 /* Nearest: fold the micro-tile into the running minimum (strict <, points
- * in ascending order), selecting with masks so that it stays in vectors. */
-#define KMS__DNEAREST_BODY(V, L, W, NV)                                       \
+ * in ascending order), selecting with masks so that it stays in vectors.
+ * With TRACK2 (a constant), second[c] also follows the smallest distance
+ * to the points other than the running nearest one. */
+#define KMS__DNEAREST_BODY(V, L, W, NV, TRACK2)                               \
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
     for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
         KMS__DOT_TILE(V, W, NV)                                               \
         for (int v = 0; v < NV; v++) {                                        \
             const V bnv = *(const V *)(bn + c + W * v);                       \
-            V bd, bc;                                                         \
+            V bd, bc, sd = (V){0} + INFINITY;                                 \
             int p = 0;                                                        \
             if (init) {                                                       \
                 KMS__EXPAND_V(V, L, bnv, acc[0][v], (V){0} + pn[0], bd);      \
@@ -123,17 +125,28 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
             } else {                                                          \
                 bd = *(const V *)(best + c + W * v);                          \
                 bc = *(const V *)(bestc + c + W * v);                         \
+                if (TRACK2) {                                                 \
+                    sd = *(const V *)(second + c + W * v);                    \
+                }                                                             \
             }                                                                 \
             for (; p < np; p++) {                                             \
                 V dv;                                                         \
                 KMS__EXPAND_V(V, L, bnv, acc[p][v], (V){0} + pn[p], dv);      \
                 const L lt = (L)(dv < bd);                                    \
                 const L idx = (L)((V){0} + (c_first + p));                    \
+                if (TRACK2) {                                                 \
+                    const L lt2 = (L)(dv < sd);                               \
+                    const V s2 = (V)(((L)dv & lt2) | ((L)sd & ~lt2));         \
+                    sd = (V)(((L)bd & lt) | ((L)s2 & ~lt));                   \
+                }                                                             \
                 bd = (V)(((L)dv & lt) | ((L)bd & ~lt));                       \
                 bc = (V)((idx & lt) | ((L)bc & ~lt));                         \
             }                                                                 \
             *(V *)(best + c + W * v) = bd;                                    \
             *(V *)(bestc + c + W * v) = bc;                                   \
+            if (TRACK2) {                                                     \
+                *(V *)(second + c + W * v) = sd;                              \
+            }                                                                 \
         }                                                                     \
     }
 
@@ -171,9 +184,13 @@ static void kms__dnearest_v2d(const double *Pt, kms_idx ldp, const double *pn,
                               int np, double c_first, int init,
                               const double *Bt, kms_idx ldb, const double *bn,
                               kms_idx d, kms_idx nc, double *best,
-                              double *bestc)
+                              double *bestc, double *second)
 {
-    KMS__DNEAREST_BODY(kms__v2d, kms__v2l, 2, 2)
+    if (second != NULL) {
+        KMS__DNEAREST_BODY(kms__v2d, kms__v2l, 2, 2, 1)
+    } else {
+        KMS__DNEAREST_BODY(kms__v2d, kms__v2l, 2, 2, 0)
+    }
 }
 
 #if KMS_X86_DISPATCH
@@ -199,9 +216,13 @@ static void kms__dnearest_v4d(const double *Pt, kms_idx ldp, const double *pn,
                               int np, double c_first, int init,
                               const double *Bt, kms_idx ldb, const double *bn,
                               kms_idx d, kms_idx nc, double *best,
-                              double *bestc)
+                              double *bestc, double *second)
 {
-    KMS__DNEAREST_BODY(kms__v4d, kms__v4l, 4, 2)
+    if (second != NULL) {
+        KMS__DNEAREST_BODY(kms__v4d, kms__v4l, 4, 2, 1)
+    } else {
+        KMS__DNEAREST_BODY(kms__v4d, kms__v4l, 4, 2, 0)
+    }
 }
 #endif
 
@@ -255,7 +276,7 @@ static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
                             int np, double c_first, int init,
                             const double *Bt, kms_idx ldb, const double *bn,
                             kms_idx d, kms_idx nc, double *best,
-                            double *bestc)
+                            double *bestc, double *second)
 {
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
     double dot[KMS_DIST_NC];
@@ -264,9 +285,20 @@ static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
             kms__dot_c(Pt, ldp, p, Bt + c0, ldb, d, KMS_DIST_NC, dot);
             for (kms_idx c = 0; c < KMS_DIST_NC; c++) {
                 const double dv = kms__expand(bn[c0 + c], dot[c], pn[p]);
-                if ((init && p == 0) || dv < best[c0 + c]) {
+                if (init && p == 0) {
+                    best[c0 + c] = dv;
+                    bestc[c0 + c] = c_first;
+                    if (second != NULL) {
+                        second[c0 + c] = INFINITY;
+                    }
+                } else if (dv < best[c0 + c]) {
+                    if (second != NULL) {
+                        second[c0 + c] = best[c0 + c];
+                    }
                     best[c0 + c] = dv;
                     bestc[c0 + c] = c_first + p;
+                } else if (second != NULL && dv < second[c0 + c]) {
+                    second[c0 + c] = dv;
                 }
             }
         }

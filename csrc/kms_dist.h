@@ -86,12 +86,15 @@ kms__dsqstrip_fn kms__dsqstrip_kernel(void);
  * best[c] and bestc[c] first take the distance to point 0 and its number;
  * then each further point replaces them if it is strictly nearer (so ties
  * keep the lowest number).  bestc holds the numbers as doubles, which
- * keeps the selection in vector registers. */
+ * keeps the selection in vector registers.  If second is not NULL,
+ * second[c] follows the smallest distance to the points other than
+ * bestc[c] (+inf after init with one point; a tie with best[c] makes it
+ * equal to best[c]). */
 typedef void (*kms__dnearest_fn)(const double *Pt, kms_idx ldp,
                                  const double *pn, int np, double c_first,
                                  int init, const double *Bt, kms_idx ldb,
                                  const double *bn, kms_idx d, kms_idx nc,
-                                 double *best, double *bestc);
+                                 double *best, double *bestc, double *second);
 
 kms__dnearest_fn kms__dnearest_kernel(void);
 

@@ -588,3 +588,39 @@ def test_equal_dense_with_the_baseline_simd_variant(tmp_path):
     script.write_text(_BASELINE_SCRIPT)
     env = dict(os.environ, KMSMOTE_SIMD="baseline")
     subprocess.run([sys.executable, str(script)], check=True, env=env, cwd=str(tmp_path))
+
+
+def _bounded_cases():
+    rng = np.random.default_rng(11)
+    blobs = np.concatenate([rng.normal(c, 1.0, size=(400, 6)) for c in range(0, 40, 8)])
+    yield "blobs", blobs, 5
+    # Far from the origin, tight clusters: the expansion's error margin is
+    # a large part of the gaps between centres.
+    yield "offset", 1e6 + blobs * 1e-3, 5
+    # Rounding of the expansion decides many labels.
+    yield "rounding", 1e8 + rng.uniform(0, 100, size=(3000, 2)), 6
+    # Integer grid with duplicates: distance ties everywhere.
+    yield "ties", rng.integers(0, 4, size=(2000, 3)).astype(float), 7
+    yield "one cluster", blobs[:300], 1
+    # Centres that empty out and are relocated mid-run.
+    yield "relocation", np.concatenate([blobs, blobs[:5] + 1e3]), 12
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", list(range(6)))
+def test_bounded_lloyd_equals_full_passes(dtype, case):
+    # The dense Lloyd skips rows whose bounds prove their label stays; the
+    # CSR Lloyd makes a full pass every iteration.  Centres, labels,
+    # inertia and iteration count must be the same bits whatever the
+    # iteration cap.
+    name, D, k = list(_bounded_cases())[case]
+    D = D.astype(dtype)
+    X = sp.csr_matrix(D)
+    C0 = D[np.linspace(0, len(D) - 1, k).astype(int)].copy()
+    for tol, max_iter in [(0.0, 1), (0.0, 2), (0.0, 7), (0.0, 300), (1e-6, 300)]:
+        for nt in THREADS:
+            a = _sparse.csr_lloyd(X, C0, max_iter, tol, nt)
+            b = _kmeans.lloyd(D, C0, max_iter, tol, nt)
+            assert_array_equal(_bits(a[0]), _bits(b[0]), err_msg=name)
+            assert_array_equal(a[1], b[1], err_msg=name)
+            assert a[2:] == b[2:], name
