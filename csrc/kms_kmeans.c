@@ -145,6 +145,7 @@ typedef struct kms__bounds {
     double drift2;   /* the largest drift of the other centres */
     double margin;   /* bound on |e(x, c) - d(x, c)^2|, every row and centre */
     int valid;       /* ub, lb, drift hold bounds for the current labels */
+    int own;         /* skipped rows still get their distance to their centre */
 } kms__bounds;
 
 #define KMS__UP(x) ((x) * (1.0 + 0x1p-50))
