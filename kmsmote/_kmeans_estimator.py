@@ -180,7 +180,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         if size >= n:
             return None
         size = max(size, self.n_clusters)
-        return np.sort(rng.choice(n, size=size, replace=False))
+        # RandomState.choice without replacement permutes all n rows; a
+        # Generator seeded from rng draws the sample in O(size).
+        seed = int(rng.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
+        return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
     def _initial_centers(self, Xs, rng, n_threads, kmeanspp):
         k = self.n_clusters
