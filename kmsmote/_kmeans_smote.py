@@ -22,7 +22,7 @@ from sklearn.utils.validation import validate_data
 from . import _generate, _neighbors
 from ._categorical import _CategoricalMixin
 from ._kmeans_estimator import KMeans
-from ._sampling_strategy import check_sampling_strategy, check_target_type
+from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
 from ._threading import resolve_n_threads
 from ._validation import OutputFormatter, check_neighbors_object, is_plain_euclidean_nn
 
@@ -519,7 +519,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             The matching classes, in the container of ``y``.
         """
         _check_y_finite(y)
-        check_classification_targets(y)
+        if not is_integer_labels(y):
+            check_classification_targets(y)
         if self.categorical_features is not None:
             return self._fit_resample_nc(X, y)
         formatter = OutputFormatter(X, y)

@@ -17,12 +17,21 @@ from sklearn.utils.multiclass import type_of_target
 _STRING_STRATEGIES = ("minority", "majority", "not minority", "not majority", "all", "auto")
 
 
+def is_integer_labels(y):
+    """True for a 1-D integer (or bool) ndarray: always a binary or
+    multiclass target, so scikit-learn's type checks, which find the
+    distinct values with a pass of np.unique, can be skipped."""
+    return isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biu"
+
+
 def check_target_type(y):
     """Return ``(y_1d, was_one_vs_all)`` for a binary/multiclass target.
 
     A one-vs-all (label-binarized) target is turned into class indices, as the
     reference does; any other multilabel or multioutput target is refused.
     """
+    if is_integer_labels(y):
+        return y, False
     kind = type_of_target(y)
     if kind == "multilabel-indicator":
         if np.any(y.sum(axis=1) > 1):
@@ -37,6 +46,16 @@ def check_target_type(y):
 
 def class_counts(y):
     """Mapping class label -> number of samples, in sorted label order."""
+    if is_integer_labels(y) and y.size:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo <= 4 * y.size:
+            # Counting by offset is a few times faster than sorting or
+            # hashing; the labels keep y's dtype, as np.unique gives them.
+            v = y if y.dtype.itemsize == 8 else y.astype(np.intp)
+            counts = np.bincount((v - lo if lo else v).astype(np.intp, copy=False))
+            present = np.flatnonzero(counts)
+            labels = (present + lo).astype(y.dtype)
+            return dict(zip(labels, counts[present]))
     labels, counts = np.unique(y, return_counts=True)
     return dict(zip(labels, counts))
 
