@@ -41,6 +41,25 @@ int kms_knn_sparsity_f32(const float *X, kms_idx n_total, kms_idx d,
                          kms_idx *nn, double *nn_dist,
                          double *pair_dist_sum, const kms_ctx *ctx);
 
+/* kms_knn_sparsity for n_sets sets at once: set s is rows[offsets[s]] ..
+ * rows[offsets[s+1] - 1] (offsets[0] = 0, non-decreasing), with ks[s]
+ * neighbours; its positions go to nn starting at sum_{t<s} m_t * ks[t],
+ * its pair sum to pair_dist_sums[s].  Every output is bit-identical to
+ * that of kms_knn_sparsity on the set alone.  The threads share the sets:
+ * a set with at least its share of the remaining pairs is searched by all
+ * threads, the others one per thread, largest first, which keeps every
+ * thread busy where many small sets would each leave threads idle.  On an
+ * error, the status of the first failing set in set order (the outputs of
+ * other sets may be partly written). */
+int kms_knn_sparsity_sets_f64(const double *X, kms_idx n_total, kms_idx d,
+                              const kms_idx *rows, const kms_idx *offsets,
+                              kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                              double *pair_dist_sums, const kms_ctx *ctx);
+int kms_knn_sparsity_sets_f32(const float *X, kms_idx n_total, kms_idx d,
+                              const kms_idx *rows, const kms_idx *offsets,
+                              kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                              double *pair_dist_sums, const kms_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -650,6 +650,25 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         weights, log_sparsity = cluster_weights(mean_distances, class_counts, exponent, dtype)
         return weights, log_sparsity, _allocate(n_samples, weights, self.allocation)
 
+    def _groups(self, data, sets, n_neighbors, fast_nn):
+        """_group of every set of class rows, in order.  With the compiled
+        search and kmsmote's own clusterer, one call serves all the sets, so
+        that the threads share them out (a set per thread, or all threads on
+        a large set) instead of waiting on each other at the end of every
+        set; the results are those of one call per set."""
+        check_ties = fast_nn and not isinstance(self.kmeans_estimator_, KMeans)
+        if not fast_nn or check_ties or data.sparse:
+            return [self._group(data, rows, n_neighbors, fast_nn) for rows in sets]
+        sets = [np.ascontiguousarray(rows, dtype=np.int64) for rows in sets]
+        results = [self._group(data, rows, n_neighbors, fast_nn) if rows.size == 1 else None
+                   for rows in sets]
+        multi = [i for i, rows in enumerate(sets) if rows.size > 1]
+        found = data.neighbours_sets([sets[i] for i in multi],
+                                     [min(n_neighbors - 1, sets[i].size - 1) for i in multi])
+        for i, (nn, mean_distance) in zip(multi, found):
+            results[i] = {"rows": sets[i], "nn": nn, "m": sets[i].size}, mean_distance
+        return results
+
     def _group(self, data, rows, n_neighbors, fast_nn):
         """Neighbours and mean distance of one set of class rows.
 
@@ -775,10 +794,11 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         records, kept_records, path = self._decide_class(
             class_label, n_class, y.shape[0], threshold, base, n_neighbors, stacklevel=5)
         kept = []
-        for record in kept_records:
-            rows = class_rows[record["cluster"]] if record["cluster"] >= 0 else (
-                np.flatnonzero(is_class))
-            group, record["mean_distance"] = self._group(data, rows, n_neighbors, fast_nn)
+        sets = [class_rows[record["cluster"]] if record["cluster"] >= 0 else
+                np.flatnonzero(is_class) for record in kept_records]
+        for record, (group, mean_distance) in zip(
+                kept_records, self._groups(data, sets, n_neighbors, fast_nn)):
+            record["mean_distance"] = mean_distance
             group["record"] = record
             kept.append(group)
         if path in ("smote", "relax-smote"):
@@ -1024,10 +1044,24 @@ class _Data:
         else:
             found = _neighbors.knn_sparsity(self.dist, rows, k, self.n_threads,
                                             return_distance=return_distance)
-        m = rows.size
-        mean = 2.0 * found[-1] / (m * m - m)
-        mean = math.ldexp(mean, self.exponent) if self.exponent else mean
-        return (*found[:-1], mean)
+        return (*found[:-1], self._mean(found[-1], rows.size))
+
+    def _mean(self, pair_sum, m):
+        mean = 2.0 * pair_sum / (m * m - m)
+        return math.ldexp(mean, self.exponent) if self.exponent else mean
+
+    def neighbours_sets(self, sets, ks):
+        """[(nn positions, mean pairwise distance)] of several dense sets of
+        rows (at least 2 each), as neighbours() gives them one by one."""
+        if not sets:
+            return []
+        sizes = np.array([rows.size for rows in sets], dtype=np.int64)
+        offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        nn, sums = _neighbors.knn_sparsity_sets(
+            self.dist, np.concatenate(sets), offsets, np.asarray(ks, dtype=np.int64),
+            self.n_threads)
+        return [(nn_s, self._mean(float(sum_s), int(m))) for nn_s, sum_s, m in zip(nn, sums, sizes)]
 
     def squared_norms(self, rows):
         """Squared Euclidean norms of the given rows (as the distances see

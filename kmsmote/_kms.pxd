@@ -81,6 +81,14 @@ cdef extern from "kms_neighbors.h" nogil:
                              const kms_idx *rows, kms_idx m, kms_idx k,
                              kms_idx *nn, double *nn_dist,
                              double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_knn_sparsity_sets_f64(const double *X, kms_idx n_total, kms_idx d,
+                                  const kms_idx *rows, const kms_idx *offsets,
+                                  kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                                  double *pair_dist_sums, const kms_ctx *ctx)
+    int kms_knn_sparsity_sets_f32(const float *X, kms_idx n_total, kms_idx d,
+                                  const kms_idx *rows, const kms_idx *offsets,
+                                  kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                                  double *pair_dist_sums, const kms_ctx *ctx)
 
 
 cdef extern from "kms_generate.h" nogil:

@@ -69,3 +69,17 @@ cdef int generate_f32(const float *X, kms_idx n_total, kms_idx d,
 
 # A static, human-readable description of a status code.
 cdef const char *status_message(int status) noexcept nogil
+
+# knn_sparsity for n_sets sets at once (the threads share the sets out):
+# set s is rows[offsets[s]] .. rows[offsets[s+1] - 1] (offsets[0] = 0,
+# non-decreasing) with ks[s] neighbours; its positions go to nn from
+# sum_{t<s} m_t * ks[t] on, its pair sum to pair_dist_sums[s].  Outputs
+# are bit-identical to one knn_sparsity call per set.
+cdef int knn_sparsity_sets_f64(const double *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *rows, const kms_idx *offsets,
+                               kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                               double *pair_dist_sums, int n_threads) noexcept nogil
+cdef int knn_sparsity_sets_f32(const float *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *rows, const kms_idx *offsets,
+                               kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                               double *pair_dist_sums, int n_threads) noexcept nogil

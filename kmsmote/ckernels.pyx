@@ -11,6 +11,8 @@ from kmsmote._kms cimport (
     kms_generate_f64,
     kms_knn_sparsity_f32,
     kms_knn_sparsity_f64,
+    kms_knn_sparsity_sets_f32,
+    kms_knn_sparsity_sets_f64,
     kms_status_message,
 )
 
@@ -55,6 +57,24 @@ cdef int knn_sparsity_f32(const float *X, kms_idx n_total, kms_idx d,
     cdef kms_ctx ctx = _ctx(n_threads)
     return kms_knn_sparsity_f32(X, n_total, d, rows, m, k, nn, nn_dist,
                                 pair_dist_sum, &ctx)
+
+
+cdef int knn_sparsity_sets_f64(const double *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *rows, const kms_idx *offsets,
+                               kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                               double *pair_dist_sums, int n_threads) noexcept nogil:
+    cdef kms_ctx ctx = _ctx(n_threads)
+    return kms_knn_sparsity_sets_f64(X, n_total, d, rows, offsets, n_sets, ks, nn,
+                                     pair_dist_sums, &ctx)
+
+
+cdef int knn_sparsity_sets_f32(const float *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *rows, const kms_idx *offsets,
+                               kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                               double *pair_dist_sums, int n_threads) noexcept nogil:
+    cdef kms_ctx ctx = _ctx(n_threads)
+    return kms_knn_sparsity_sets_f32(X, n_total, d, rows, offsets, n_sets, ks, nn,
+                                     pair_dist_sums, &ctx)
 
 
 cdef int generate_f64(const double *X, kms_idx n_total, kms_idx d,

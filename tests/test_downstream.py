@@ -24,7 +24,7 @@ EXT = textwrap.dedent(
     import numpy as np
     from kmsmote.ckernels cimport (
         KMS_OK, assign_f64, assign_f32, generate_f64, kms_idx, knn_sparsity_f64,
-        status_message,
+        knn_sparsity_sets_f64, status_message,
     )
 
 
@@ -60,6 +60,21 @@ EXT = textwrap.dedent(
         if status != KMS_OK:
             raise ValueError(status_message(status).decode())
         return np.asarray(nn), total
+
+
+    def knn_sets(double[:, ::1] X, kms_idx[::1] rows, kms_idx[::1] offsets,
+                 kms_idx[::1] ks):
+        cdef kms_idx[::1] nn = np.empty(
+            int((np.diff(np.asarray(offsets)) * np.asarray(ks)).sum()), dtype=np.int64)
+        cdef double[::1] sums = np.empty(ks.shape[0])
+        cdef int status
+        with nogil:
+            status = knn_sparsity_sets_f64(&X[0, 0], X.shape[0], X.shape[1], &rows[0],
+                                           &offsets[0], ks.shape[0], &ks[0], &nn[0],
+                                           &sums[0], 2)
+        if status != KMS_OK:
+            raise ValueError(status_message(status).decode())
+        return np.asarray(nn), np.asarray(sums)
 
 
     def generate(double[:, ::1] X, kms_idx[::1] rows, kms_idx[:, ::1] nn,
@@ -130,6 +145,13 @@ def test_downstream_kernels_match_python_api(downstream):
     nn, total = downstream.knn(X, rows, 3)
     ref_nn, ref_total = _neighbors.knn_sparsity(X, rows, 3, 1)
     assert np.array_equal(nn, ref_nn) and total == ref_total
+
+    offsets = np.array([0, 60, 61, rows.size], dtype=np.int64)
+    ks = np.array([3, 0, 2], dtype=np.int64)
+    nn_all, sums = downstream.knn_sets(X, rows, offsets, ks)
+    ref_sets, ref_sums = _neighbors.knn_sparsity_sets(X, rows, offsets, ks, 1)
+    assert np.array_equal(nn_all, np.concatenate([a.ravel() for a in ref_sets]))
+    assert np.array_equal(sums, ref_sums)
 
     sample_idx = rng.randint(0, nn.size, size=50).astype(np.int64)
     steps = rng.uniform(size=50)

@@ -91,6 +91,10 @@ def _cases(dense, csr):
         "lloyd": lambda nt: _kmeans.lloyd(dense, centers[:300], 10_000, -1.0, nt),
         "assign": lambda nt: _kmeans.assign(dense, centers, nt),
         "knn": lambda nt: _neighbors.knn_sparsity(dense, rows, 5, nt),
+        # Eight sets of 12,000 rows: one thread per set.
+        "knn sets": lambda nt: _neighbors.knn_sparsity_sets(
+            dense, np.arange(96_000, dtype=np.int64),
+            np.arange(0, 96_001, 12_000, dtype=np.int64), np.full(8, 5, dtype=np.int64), nt),
         "csr kmeans++": lambda nt: _sparse.csr_kmeans_plusplus(csr, 400, 5, 1, nt),
         "csr lloyd": lambda nt: _sparse.csr_lloyd(csr, scenters[:300], 10_000, -1.0, nt),
         "csr assign": lambda nt: _sparse.csr_assign(csr, scenters, nt),
@@ -98,8 +102,8 @@ def _cases(dense, csr):
     }
 
 
-KERNELS = ["kmeans++", "lloyd", "assign", "knn", "csr kmeans++", "csr lloyd",
-           "csr assign", "csr knn"]
+KERNELS = ["kmeans++", "lloyd", "assign", "knn", "knn sets", "csr kmeans++",
+           "csr lloyd", "csr assign", "csr knn"]
 
 
 @pytest.mark.parametrize("n_threads", THREADS)

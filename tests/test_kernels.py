@@ -178,6 +178,55 @@ def test_knn_pair_sum_accurate_far_from_the_origin(rng, offset):
         assert_allclose(pair_sum, pdist(X[rows]).sum(), rtol=1e-12)
 
 
+def _sets(rng, sizes, n_total=6000):
+    perm = rng.permutation(n_total).astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    return [perm[offsets[i]:offsets[i + 1]] for i in range(len(sizes))], offsets
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sizes", [
+    [40, 2, 1, 0, 300, 7, 64, 65, 129],     # many small sets: one thread each
+    [3000, 50, 20, 2],                      # one set worth all threads, then the rest
+    [900, 900, 900, 5],                     # equal sets
+])
+def test_knn_sets_equal_one_call_per_set(rng, dtype, sizes):
+    X = rng.normal(size=(6000, 7)).astype(dtype)
+    X[100:160] = X[100]  # duplicates: ties everywhere among them
+    sets, offsets = _sets(rng, sizes)
+    sets[0][:30] = np.arange(100, 130)
+    ks = np.array([min(3, max(m - 1, 0)) for m in sizes], dtype=np.int64)
+    for nt in [1, 2]:
+        nn, sums = _neighbors.knn_sparsity_sets(_readonly(X), np.concatenate(sets), offsets,
+                                                ks, nt)
+        assert len(nn) == len(sizes) and sums.shape == (len(sizes),)
+        for rows, k, got, got_sum in zip(sets, ks, nn, sums):
+            want, want_sum = _neighbors.knn_sparsity(X, rows, int(k), 1)
+            assert_array_equal(got, want)
+            assert _bits(np.float64(got_sum)) == _bits(np.float64(want_sum))
+
+
+def test_knn_sets_errors(rng):
+    X = rng.normal(size=(50, 3))
+    sets, offsets = _sets(rng, [5, 4], n_total=50)
+    rows = np.concatenate(sets)
+    with pytest.raises(ValueError, match=r"ks\[1\]=4 .*set 1 has m=4"):
+        _neighbors.knn_sparsity_sets(X, rows, offsets, np.array([2, 4]), 1)
+    with pytest.raises(ValueError, match="offsets must have n_sets \\+ 1 = 3 entries"):
+        _neighbors.knn_sparsity_sets(X, rows, offsets[:2], np.array([2, 2]), 1)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        _neighbors.knn_sparsity_sets(X, rows, np.array([0, 6, 5, 9]), np.array([1, 0, 1]), 1)
+    bad_rows = rows.copy()
+    bad_rows[7] = 50
+    with pytest.raises(ValueError, match=r"rows\[7\] = 50 is outside \[0, n_total=50\)"):
+        _neighbors.knn_sparsity_sets(X, bad_rows, offsets, np.array([2, 2]), 2)
+    X_nan = X.copy()
+    X_nan[sets[1][2], 0] = np.nan
+    for nt in [1, 2]:
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            _neighbors.knn_sparsity_sets(X_nan, rows, offsets, np.array([2, 2]), nt)
+
+
 def test_knn_errors(rng):
     X = rng.normal(size=(20, 3))
     rows = np.arange(5, dtype=np.int64)
