@@ -208,29 +208,40 @@ static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
 }
 
 /* Copy nr rows of X (row indices rows[r], or row0 + r if rows is NULL) to
- * the feature-major double buffer At[f * ldA + r], and zero the columns
+ * the feature-major double buffer At[f * ldA + r], zero the columns
  * nr .. round_up(nr, KMS_DIST_NC) - 1 that the strip kernels read as
- * padding (ldA must allow it).  Returns non-zero if a NaN or infinity was
- * met. */
+ * padding (ldA must allow it), and put the columns' squared norms in
+ * xx[round_up(nr, KMS_DIST_NC)] (kms__col_sqnorms).  Returns non-zero if a
+ * NaN or infinity was met: a row's norm is finite unless one of its values
+ * is not, or it overflows, so only rows with a non-finite norm have their
+ * values looked at. */
 #define KMS__DEFINE_GATHER(SUFFIX, TYPE)                                      \
     static inline int kms__gather_##SUFFIX(                                   \
         const TYPE *restrict X, kms_idx d, const kms_idx *restrict rows,      \
-        kms_idx row0, kms_idx nr, double *restrict At, kms_idx ldA)           \
+        kms_idx row0, kms_idx nr, double *restrict At, kms_idx ldA,           \
+        double *restrict xx)                                                  \
     {                                                                         \
-        int bad = 0;                                                          \
         for (kms_idx r = 0; r < nr; r++) {                                    \
             const TYPE *restrict x =                                          \
                 X + (rows != NULL ? rows[r] : row0 + r) * d;                  \
             for (kms_idx f = 0; f < d; f++) {                                 \
-                const double v = (double)x[f];                                \
-                bad |= (v - v) != 0.0;                                        \
-                At[f * ldA + r] = v;                                          \
+                At[f * ldA + r] = (double)x[f];                               \
             }                                                                 \
         }                                                                     \
         const kms_idx npad = kms__round_up(nr, KMS_DIST_NC);                  \
         for (kms_idx f = 0; f < d; f++) {                                     \
             for (kms_idx r = nr; r < npad; r++) {                             \
                 At[f * ldA + r] = 0.0;                                        \
+            }                                                                 \
+        }                                                                     \
+        kms__col_sqnorms(At, ldA, npad, d, xx);                               \
+        int bad = 0;                                                          \
+        for (kms_idx r = 0; r < nr; r++) {                                    \
+            if ((xx[r] - xx[r]) != 0.0) {                                     \
+                for (kms_idx f = 0; f < d; f++) {                             \
+                    const double v = At[f * ldA + r];                         \
+                    bad |= (v - v) != 0.0;                                    \
+                }                                                             \
             }                                                                 \
         }                                                                     \
         return bad;                                                           \
