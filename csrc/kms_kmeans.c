@@ -61,6 +61,8 @@ typedef struct kms__pass_ws {
     kms_idx *slot_changed; /* wave */
     kms_idx *slot_skipped; /* wave */
     double *slot_inertia; /* wave */
+    int slots_current;   /* one wave, and its slots hold every chunk's sums
+                          * and counts for the labels as they are */
 } kms__pass_ws;
 
 /* Doubles of thread scratch before the chunk's sums: At (d x BLOCK), then
