@@ -2,9 +2,33 @@
 
 import numbers
 
+import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+
+def validate_fit_data(estimator, X, y=None, **check_params):
+    """``validate_data(estimator, X, y, reset=True, **check_params)``.
+
+    A NumPy array has no feature names, so for one the name lookup, which
+    loads scikit-learn's dataframe-library plugins on its first call in a
+    process (about 15 ms), is skipped: the same checks, the same
+    ``n_features_in_``, and ``feature_names_in_`` removed as scikit-learn
+    removes it.
+    """
+    if not isinstance(X, np.ndarray):
+        return validate_data(estimator, X=X, y=y, reset=True, **check_params)
+    check_params.setdefault("estimator", estimator)
+    if y is None:
+        out = X = check_array(X, **check_params)
+    else:
+        out = X, _ = check_X_y(X, y, **check_params)
+    if hasattr(estimator, "feature_names_in_"):
+        delattr(estimator, "feature_names_in_")
+    estimator.n_features_in_ = X.shape[1]
+    return out
 
 
 class OutputFormatter:

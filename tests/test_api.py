@@ -435,3 +435,36 @@ def test_in_imblearn_pipeline_cross_validate_and_grid_search(data):
                         scoring="balanced_accuracy")
     grid.fit(X, y)
     assert grid.best_params_["kmeanssmote__k_neighbors"] in (2, 3)
+
+
+def test_ndarray_validation_matches_scikit_learns():
+    # NumPy input skips scikit-learn's feature-name lookup (validate_fit_data):
+    # the attributes and errors must be those of validate_data.
+    pd = pytest.importorskip("pandas")
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import validate_data
+
+    from kmsmote import KMeans
+    from kmsmote._validation import validate_fit_data
+
+    X, y = make_classification(n_samples=200, weights=[0.8, 0.2], random_state=0)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    for est, args in [(KMeansSMOTE(random_state=0), (y,)), (KMeans(3, random_state=0), ())]:
+        fit = est.fit_resample if hasattr(est, "fit_resample") else est.fit
+        fit(df, *args)
+        assert list(est.feature_names_in_) == list(df.columns)
+        fit(X, *args)
+        assert not hasattr(est, "feature_names_in_")
+        assert est.n_features_in_ == X.shape[1]
+
+    class Plain(BaseEstimator):
+        pass
+
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    for Xb, yb in [(bad, y), (X[:, 0], y), (X[:0], y[:0]), (X, y[:-1])]:
+        with pytest.raises(ValueError) as ours:
+            validate_fit_data(Plain(), Xb, yb)
+        with pytest.raises(ValueError) as theirs:
+            validate_data(Plain(), X=Xb, y=yb, reset=True)
+        assert str(ours.value) == str(theirs.value)
