@@ -41,6 +41,13 @@ int kms_generate_f32(const float *X, kms_idx n_total, kms_idx d,
 int kms_copy_rows(const void *src, void *dst, kms_idx n_rows, kms_idx row_bytes,
                   const kms_ctx *ctx);
 
+/* *out = the largest |x[i]|, i < n (0 if n == 0), NaN if some x[i] is NaN;
+ * one pass spread over ctx's threads (the result does not depend on
+ * them).  What the facade needs to know of the values before it starts:
+ * whether they are finite, and how large. */
+int kms_abs_max_f64(const double *x, kms_idx n, double *out, const kms_ctx *ctx);
+int kms_abs_max_f32(const float *x, kms_idx n, double *out, const kms_ctx *ctx);
+
 #ifdef __cplusplus
 }
 #endif

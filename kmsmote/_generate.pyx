@@ -9,7 +9,14 @@ import numpy as np
 from cython cimport floating
 from libc.stdint cimport int64_t
 
-from kmsmote._kms cimport kms_copy_rows, kms_ctx, kms_generate_f32, kms_generate_f64
+from kmsmote._kms cimport (
+    kms_abs_max_f32,
+    kms_abs_max_f64,
+    kms_copy_rows,
+    kms_ctx,
+    kms_generate_f32,
+    kms_generate_f64,
+)
 
 include "_errors.pxi"
 
@@ -139,3 +146,43 @@ def copy_rows(src, dst, n_threads):
         status = kms_copy_rows(&s[0], &t[0], n_rows, row_bytes, &ctx)
     _kms_check(status, &sig, "copy_rows", f"{n_rows} rows of {row_bytes} bytes")
     return None
+
+
+def abs_max(values, n_threads):
+    """The largest absolute value of a float32 or float64 array (0.0 if it
+    is empty), NaN if it holds a NaN: one pass over ``n_threads`` threads.
+
+    Parameters
+    ----------
+    values : ndarray, float32 or float64, C-contiguous
+    n_threads : int
+
+    Returns
+    -------
+    peak : float
+    """
+    if not isinstance(values, np.ndarray) or values.dtype not in (np.float32, np.float64):
+        raise TypeError("abs_max: values must be a float32 or float64 NumPy array")
+    if not values.flags.c_contiguous:
+        raise ValueError("abs_max: values must be C-contiguous")
+    cdef int nt = _kms_threads(n_threads)
+    cdef Py_ssize_t n = values.size
+    cdef double peak = 0.0
+    cdef int status = 0
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    cdef const double[::1] v64
+    cdef const float[::1] v32
+    if n == 0:
+        return 0.0
+    _kms_ctx_init(&ctx, &sig, nt)
+    if values.dtype == np.float64:
+        v64 = values.reshape(-1)
+        with nogil:
+            status = kms_abs_max_f64(&v64[0], n, &peak, &ctx)
+    else:
+        v32 = values.reshape(-1)
+        with nogil:
+            status = kms_abs_max_f32(&v32[0], n, &peak, &ctx)
+    _kms_check(status, &sig, "abs_max", f"{n} values")
+    return peak

@@ -462,7 +462,20 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         return tags
 
     def _check_X_y(self, X, y):
+        """(X, y, one_vs_all, peak): peak is the largest |X| when it was
+        found while checking (a C-contiguous float32/float64 array), else
+        None."""
         y, one_vs_all = check_target_type(y)
+        if (isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
+                and X.flags.c_contiguous):
+            # One compiled pass gives both the finiteness scikit-learn checks
+            # and the magnitude _Data needs; scikit-learn's own check (and
+            # its message) only when something is not finite.
+            Xv, yv = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"],
+                                       ensure_all_finite=False)
+            peak = _generate.abs_max(Xv, resolve_n_threads(self.n_jobs))
+            if math.isfinite(peak):
+                return Xv, yv, one_vs_all, peak
         # scikit-learn's finiteness check sums X first (a fast path that
         # overflows near the float64 limit, then checks element-wise): the
         # overflow warning it would emit says nothing about the data.
@@ -474,7 +487,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 "has no meaning for booleans. Convert X to float "
                 "(X.astype(float)) to treat the values as 0/1."
             )
-        return X, y, one_vs_all
+        return X, y, one_vs_all, None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -498,7 +511,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         if self.categorical_features is not None:
             _, y, _ = self._check_X_y_nc(X, y)
         else:
-            X, y, _ = self._check_X_y(X, y)
+            X, y, _, _ = self._check_X_y(X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
         return self
 
@@ -528,9 +541,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         if self.categorical_features is not None:
             return self._fit_resample_nc(X, y)
         formatter = OutputFormatter(X, y)
-        X, y, one_vs_all = self._check_X_y(X, y)
+        X, y, one_vs_all, peak = self._check_X_y(X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
-        X_res, y_res, _ = self._fit_resample(X, y)
+        X_res, y_res, _ = self._fit_resample(X, y, peak=peak)
         if one_vs_all:
             y_res = label_binarize(y_res, classes=np.unique(y))
         return formatter.transform(X_res, y_res)
@@ -902,9 +915,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             UserWarning, stacklevel=stacklevel,
         )
 
-    def _fit_resample(self, X, y, class_matrix=None):
+    def _fit_resample(self, X, y, class_matrix=None, peak=None):
         try:
-            return self._resample(X, y, class_matrix)
+            return self._resample(X, y, class_matrix, peak)
         except MemoryError as exc:
             n_new = sum(self.sampling_strategy_.values())
             d = X.shape[1]
@@ -917,12 +930,13 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 "Ask for fewer samples (sampling_strategy) or pass float32 data."
             ) from exc
 
-    def _resample(self, X, y, class_matrix=None):
+    def _resample(self, X, y, class_matrix=None, peak=None):
         """(X_res, y_res, kept groups); ``class_matrix(label)`` gives the
-        matrix for one class's neighbours when it differs from X's."""
+        matrix for one class's neighbours when it differs from X's; ``peak``
+        is the largest |X| if already known."""
         self._validate_estimator()
         n_threads = resolve_n_threads(self.n_jobs)
-        data = _Data(X, n_threads)
+        data = _Data(X, n_threads, peak=peak)
         total = sum(self.sampling_strategy_.values())
         rng_source = self.random_state
         if isinstance(rng_source, np.random.RandomState) or rng_source is None:
@@ -988,7 +1002,7 @@ class _Data:
     always interpolates the user's values.
     """
 
-    def __init__(self, X, n_threads, exponent=None):
+    def __init__(self, X, n_threads, exponent=None, peak=None):
         self.X = X
         self.n_threads = n_threads
         self.sparse = sparse.issparse(X)
@@ -1014,8 +1028,8 @@ class _Data:
         # part of a larger data set (kmsmote.dask) decided it for the whole.
         self.exponent = 0 if exponent is None else int(exponent)
         if exponent is None and values.size:
-            # Two reductions instead of np.abs(values): no temporary copy.
-            peak = max(float(values.max()), -float(values.min()))
+            if peak is None:
+                peak = _generate.abs_max(np.ascontiguousarray(values), n_threads)
             if peak > 0:
                 e = math.frexp(peak)[1]
                 if abs(e) > _SCALE_LIMIT:

@@ -104,6 +104,8 @@ cdef extern from "kms_generate.h" nogil:
                          kms_idx n_new, float *out, const kms_ctx *ctx)
     int kms_copy_rows(const void *src, void *dst, kms_idx n_rows,
                       kms_idx row_bytes, const kms_ctx *ctx)
+    int kms_abs_max_f64(const double *x, kms_idx n, double *out, const kms_ctx *ctx)
+    int kms_abs_max_f32(const float *x, kms_idx n, double *out, const kms_ctx *ctx)
 
 cdef extern from "kms_sparse.h" nogil:
     int kms_csr_assign_f64_i32(const double *data, const int32_t *indices,

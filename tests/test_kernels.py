@@ -626,3 +626,23 @@ def test_copy_rows_refuses_what_it_cannot_copy():
         _generate.copy_rows(a, readonly, 1)
     with pytest.raises(TypeError, match="NumPy arrays"):
         _generate.copy_rows([[1.0]], np.zeros((1, 1)), 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_abs_max(rng, dtype):
+    for n in [0, 1, 7, 8, 65_536, 65_537, 300_001]:
+        x = (rng.normal(size=n) * 1e3).astype(dtype)
+        for nt in [1, 2]:
+            assert _generate.abs_max(x, nt) == (float(np.abs(x).max()) if n else 0.0)
+        if n > 2:
+            for pos in [0, n // 2, n - 1]:
+                y = x.copy()
+                y[pos] = np.nan
+                assert np.isnan(_generate.abs_max(y, 2))
+                y[pos] = -np.inf
+                assert _generate.abs_max(y, 2) == np.inf
+    assert _generate.abs_max(np.array([-0.0, -5.0, 3.0], dtype=dtype), 1) == 5.0
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _generate.abs_max(np.arange(4), 1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _generate.abs_max(np.ones((4, 4), dtype=dtype)[:, ::2], 1)
