@@ -277,6 +277,140 @@ static inline kms__screen_row_fn kms__screen_row_kernel(void)
     return kms__screen_row_base;
 }
 
+/* ------------------------------------------------------------------------
+ * Several sets at once (kms_knn_sparsity_sets and its CSR twin).  one()
+ * runs the single-set kernel on the set of rows starting at position off
+ * of the caller's row list (m rows, k neighbours) with the given context. */
+typedef int (*kms__knn_set_fn)(const void *src, kms_idx off, kms_idx m, kms_idx k,
+                               kms_idx *nn, double *pair_dist_sum,
+                               const kms_ctx *ctx);
+
+/* Interrupt callback of the threads sharing the sets: stop when the flag
+ * is set. */
+static inline int kms__stop_flag_cb(void *data)
+{
+    return kms__flag_get((int *)data);
+}
+
+/* Checks the sets' layout, then shares them out: a set with at least its
+ * thread share of the remaining pairs gets every thread (largest first),
+ * the others one thread each, largest first.  Status: that of the first
+ * failing set in set order (a set stopped because another failed reports
+ * the other's status). */
+static inline int kms__knn_sets_run(const kms_idx *offsets, kms_idx n_sets,
+                                    const kms_idx *ks, kms_idx *nn,
+                                    double *pair_dist_sums, const kms_ctx *ctx,
+                                    kms__knn_set_fn one, const void *src)
+{
+    if (n_sets < 0 || offsets == NULL || (n_sets > 0 && (ks == NULL || pair_dist_sums == NULL))) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (offsets[0] != 0) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    for (kms_idx s = 0; s < n_sets; s++) {
+        const kms_idx m = offsets[s + 1] - offsets[s];
+        if (m < 0) {
+            return KMS_ERR_BAD_SHAPE;
+        }
+        if (ks[s] < 0 || (ks[s] > 0 && ks[s] > m - 1)) {
+            return KMS_ERR_BAD_K;
+        }
+        if (ks[s] > 0 && nn == NULL) {
+            return KMS_ERR_BAD_SHAPE;
+        }
+    }
+    kms_idx *nn_off = malloc((size_t)(n_sets + 1) * sizeof(kms_idx));
+    kms_idx *order = malloc((size_t)KMS_MAX(n_sets, 1) * sizeof(kms_idx));
+    int *status = malloc((size_t)KMS_MAX(n_sets, 1) * sizeof(int));
+    if (nn_off == NULL || order == NULL || status == NULL) {
+        free(nn_off);
+        free(order);
+        free(status);
+        return KMS_ERR_NOMEM;
+    }
+    double total = 0.0; /* pairs, as a double: only compared */
+    nn_off[0] = 0;
+    for (kms_idx s = 0; s < n_sets; s++) {
+        const kms_idx m = offsets[s + 1] - offsets[s];
+        nn_off[s + 1] = nn_off[s] + m * ks[s];
+        order[s] = s;
+        status[s] = KMS_OK;
+        total += 0.5 * (double)m * (double)(m - 1);
+    }
+    /* Largest set first (insertion sort on the pair count, stable). */
+    for (kms_idx a = 1; a < n_sets; a++) {
+        const kms_idx s = order[a];
+        const kms_idx ms = offsets[s + 1] - offsets[s];
+        kms_idx b = a;
+        while (b > 0 && offsets[order[b - 1] + 1] - offsets[order[b - 1]] < ms) {
+            order[b] = order[b - 1];
+            b--;
+        }
+        order[b] = s;
+    }
+    const int nt = kms__threads(ctx, n_sets);
+    int stop = 0;
+    kms_idx next = 0;
+    /* Sets with at least their thread share of the remaining pairs: all
+     * threads on each in turn. */
+    while (next < n_sets && !stop) {
+        const kms_idx s = order[next];
+        const kms_idx m = offsets[s + 1] - offsets[s];
+        const double pairs = 0.5 * (double)m * (double)(m - 1);
+        if (nt > 1 && pairs * (double)nt < total) {
+            break;
+        }
+        status[s] = one(src, offsets[s], m, ks[s], nn + nn_off[s], &pair_dist_sums[s], ctx);
+        stop = status[s] != KMS_OK;
+        total -= pairs;
+        next++;
+    }
+    /* The others, one thread each.  The calling thread polls the caller's
+     * callback; the other threads stop when it or any set failed. */
+    kms_ctx own = {1, NULL, NULL, NULL, NULL};
+    if (ctx != NULL) {
+        own.interrupted = ctx->interrupted;
+        own.interrupt_data = ctx->interrupt_data;
+    }
+    kms_ctx shared = {1, kms__stop_flag_cb, &stop, NULL, NULL};
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+#endif
+    for (kms_idx q = next; q < n_sets; q++) {
+        const kms_idx s = order[q];
+        if (kms__flag_get(&stop)) {
+            continue;
+        }
+        const kms_idx m = offsets[s + 1] - offsets[s];
+        const int st = one(src, offsets[s], m, ks[s], nn + nn_off[s], &pair_dist_sums[s],
+                           KMS_THREAD_ID() == 0 ? &own : &shared);
+        status[s] = st;
+        if (st != KMS_OK) {
+            kms__flag_set(&stop);
+        }
+    }
+    int result = KMS_OK;
+    for (kms_idx s = 0; s < n_sets && result == KMS_OK; s++) {
+        result = status[s];
+    }
+    /* A set stopped only because another failed reports the other's
+     * status, which comes first unless the other set comes later. */
+    if (result == KMS_ERR_INTERRUPTED) {
+        for (kms_idx s = 0; s < n_sets; s++) {
+            if (status[s] != KMS_OK && status[s] != KMS_ERR_INTERRUPTED) {
+                result = status[s];
+                break;
+            }
+        }
+    }
+    free(nn_off);
+    free(order);
+    free(status);
+    return result;
+}
+
 /* Merge the per-thread lists into the first one and write the outputs. */
 static inline void kms__knn_merge(kms_idx m, kms_idx k, int nt, double *ldist,
                            kms_idx *lpos, kms_idx *nn, double *nn_dist)

@@ -143,13 +143,6 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
     }
 }
 
-/* Interrupt callback of the threads sharing kms_knn_sparsity_sets' sets:
- * stop when the flag is set. */
-static int kms__stop_flag_cb(void *data)
-{
-    return kms__flag_get((int *)data);
-}
-
 #define KMS_T double
 #define KMS_FN(name) name##_f64
 #define KMS_GATHER kms__gather_f64

@@ -154,6 +154,34 @@ int kms_csr_knn_sparsity_f32_i64(const float *data, const int64_t *indices,
                                  kms_idx k, kms_idx *nn, double *nn_dist,
                                  double *pair_dist_sum, const kms_ctx *ctx);
 
+/* kms_csr_knn_sparsity for several sets at once, as kms_knn_sparsity_sets
+ * (kms_neighbors.h) does for dense rows: outputs bit-identical to one call
+ * per set, the threads shared out among the sets. */
+int kms_csr_knn_sparsity_sets_f64_i32(const double *data, const int32_t *indices,
+                                      const int32_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      const kms_idx *offsets, kms_idx n_sets,
+                                      const kms_idx *ks, kms_idx *nn,
+                                      double *pair_dist_sums, const kms_ctx *ctx);
+int kms_csr_knn_sparsity_sets_f64_i64(const double *data, const int64_t *indices,
+                                      const int64_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      const kms_idx *offsets, kms_idx n_sets,
+                                      const kms_idx *ks, kms_idx *nn,
+                                      double *pair_dist_sums, const kms_ctx *ctx);
+int kms_csr_knn_sparsity_sets_f32_i32(const float *data, const int32_t *indices,
+                                      const int32_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      const kms_idx *offsets, kms_idx n_sets,
+                                      const kms_idx *ks, kms_idx *nn,
+                                      double *pair_dist_sums, const kms_ctx *ctx);
+int kms_csr_knn_sparsity_sets_f32_i64(const float *data, const int64_t *indices,
+                                      const int64_t *indptr, kms_idx n_total,
+                                      kms_idx d, const kms_idx *rows,
+                                      const kms_idx *offsets, kms_idx n_sets,
+                                      const kms_idx *ks, kms_idx *nn,
+                                      double *pair_dist_sums, const kms_ctx *ctx);
+
 /* Phase 2 of CSR generation (phase 1: kms_csr_generate_count_*).  For
  * t < n_new, with s = sample_idx[t], base = row rows[s / k] and other = row
  * rows[nn[s]], new row t takes, on every column stored in base or other

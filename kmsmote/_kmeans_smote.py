@@ -674,7 +674,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         a large set) instead of waiting on each other at the end of every
         set; the results are those of one call per set."""
         check_ties = fast_nn and not isinstance(self.kmeans_estimator_, KMeans)
-        if not fast_nn or check_ties or data.sparse:
+        if not fast_nn or check_ties:
             return [self._group(data, rows, n_neighbors, fast_nn) for rows in sets]
         sets = [np.ascontiguousarray(rows, dtype=np.int64) for rows in sets]
         results = [self._group(data, rows, n_neighbors, fast_nn) if rows.size == 1 else None
@@ -1069,16 +1069,21 @@ class _Data:
         return math.ldexp(mean, self.exponent) if self.exponent else mean
 
     def neighbours_sets(self, sets, ks):
-        """[(nn positions, mean pairwise distance)] of several dense sets of
-        rows (at least 2 each), as neighbours() gives them one by one."""
+        """[(nn positions, mean pairwise distance)] of several sets of rows
+        (at least 2 each), as neighbours() gives them one by one."""
         if not sets:
             return []
         sizes = np.array([rows.size for rows in sets], dtype=np.int64)
         offsets = np.zeros(len(sets) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        nn, sums = _neighbors.knn_sparsity_sets(
-            self.dist, np.concatenate(sets), offsets, np.asarray(ks, dtype=np.int64),
-            self.n_threads)
+        if self.sparse:
+            from . import _sparse
+
+            search = _sparse.csr_knn_sparsity_sets
+        else:
+            search = _neighbors.knn_sparsity_sets
+        nn, sums = search(self.dist, np.concatenate(sets), offsets,
+                          np.asarray(ks, dtype=np.int64), self.n_threads)
         return [(nn_s, self._mean(float(sum_s), int(m))) for nn_s, sum_s, m in zip(nn, sums, sizes)]
 
     def squared_norms(self, rows):

@@ -190,6 +190,30 @@ cdef extern from "kms_sparse.h" nogil:
                                      kms_idx d, const kms_idx *rows, kms_idx m,
                                      kms_idx k, kms_idx *nn, double *nn_dist,
                                      double *pair_dist_sum, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_sets_f64_i32(const double *data, const int32_t *indices,
+                                          const int32_t *indptr, kms_idx n_total,
+                                          kms_idx d, const kms_idx *rows,
+                                          const kms_idx *offsets, kms_idx n_sets,
+                                          const kms_idx *ks, kms_idx *nn,
+                                          double *pair_dist_sums, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_sets_f64_i64(const double *data, const int64_t *indices,
+                                          const int64_t *indptr, kms_idx n_total,
+                                          kms_idx d, const kms_idx *rows,
+                                          const kms_idx *offsets, kms_idx n_sets,
+                                          const kms_idx *ks, kms_idx *nn,
+                                          double *pair_dist_sums, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_sets_f32_i32(const float *data, const int32_t *indices,
+                                          const int32_t *indptr, kms_idx n_total,
+                                          kms_idx d, const kms_idx *rows,
+                                          const kms_idx *offsets, kms_idx n_sets,
+                                          const kms_idx *ks, kms_idx *nn,
+                                          double *pair_dist_sums, const kms_ctx *ctx)
+    int kms_csr_knn_sparsity_sets_f32_i64(const float *data, const int64_t *indices,
+                                          const int64_t *indptr, kms_idx n_total,
+                                          kms_idx d, const kms_idx *rows,
+                                          const kms_idx *offsets, kms_idx n_sets,
+                                          const kms_idx *ks, kms_idx *nn,
+                                          double *pair_dist_sums, const kms_ctx *ctx)
     int kms_csr_generate_fill_f64_i32(const double *data,
                                       const int32_t *indices,
                                       const int32_t *indptr, kms_idx n_total,

@@ -20,6 +20,8 @@ from kmsmote._kms cimport (
     kms_knn_sparsity_sets_f64,
 )
 
+from kmsmote._validation import check_knn_sets, split_knn_sets
+
 include "_errors.pxi"
 
 
@@ -98,8 +100,7 @@ def knn_sparsity(const floating[:, ::1] X, const int64_t[::1] rows, k,
     return nn, float(pair_sum)
 
 
-def knn_sparsity_sets(const floating[:, ::1] X, const int64_t[::1] rows,
-                      const int64_t[::1] offsets, const int64_t[::1] ks, n_threads):
+def knn_sparsity_sets(const floating[:, ::1] X, rows, offsets, ks, n_threads):
     """knn_sparsity for several sets in one call (threads shared out among them).
 
     Parameters
@@ -121,57 +122,43 @@ def knn_sparsity_sets(const floating[:, ::1] X, const int64_t[::1] rows,
     pair_dist_sums : ndarray of shape (n_sets,), float64
         Each set's pair sum, bit-identical to knn_sparsity's.
     """
-    cdef Py_ssize_t n_total = X.shape[0], d = X.shape[1], total = rows.shape[0]
-    cdef Py_ssize_t n_sets = ks.shape[0], s
+    cdef Py_ssize_t n_total = X.shape[0], d = X.shape[1]
     cdef int nt = _kms_threads(n_threads)
     if d < 1:
         raise ValueError(f"knn_sparsity_sets: X must have at least one feature, got "
                          f"shape ({n_total}, {d})")
-    if offsets.shape[0] != n_sets + 1 or offsets[0] != 0 or offsets[n_sets] != total:
-        raise ValueError(
-            f"knn_sparsity_sets: offsets must have n_sets + 1 = {n_sets + 1} entries "
-            f"from 0 to rows.size = {total}")
-    sizes = np.diff(np.asarray(offsets))
-    if np.any(sizes < 0):
-        raise ValueError("knn_sparsity_sets: offsets must be non-decreasing")
-    k_arr = np.asarray(ks)
-    bad_k = np.flatnonzero((k_arr < 0) | ((k_arr > 0) & (k_arr > sizes - 1)))
-    if bad_k.size:
-        s = bad_k[0]
-        raise ValueError(
-            f"knn_sparsity_sets: ks[{s}]={ks[s]} neighbours requested but set {s} "
-            f"has m={sizes[s]} rows; each k must be in [0, m - 1] (self is excluded)")
-    cdef const int64_t *rows_p = &rows[0] if total > 0 else NULL
+    cdef const int64_t[::1] R = np.ascontiguousarray(rows, dtype=np.int64)
+    cdef Py_ssize_t total = R.shape[0]
+    offsets, ks, sizes = check_knn_sets("knn_sparsity_sets", offsets, ks, total)
+    cdef const int64_t[::1] O = offsets
+    cdef const int64_t[::1] K = ks
+    cdef Py_ssize_t n_sets = K.shape[0]
+    cdef const int64_t *rows_p = &R[0] if total > 0 else NULL
     cdef const floating *X_p = &X[0, 0] if n_total > 0 else NULL
     cdef Py_ssize_t bad
     with nogil:
         bad = _kms_first_outside(rows_p, total, 0, n_total)
     if bad >= 0:
-        raise ValueError(f"knn_sparsity_sets: rows[{bad}] = {rows[bad]} is outside "
+        raise ValueError(f"knn_sparsity_sets: rows[{bad}] = {R[bad]} is outside "
                          f"[0, n_total={n_total})")
-    lengths = sizes * k_arr
-    nn_all = np.empty(int(lengths.sum()), dtype=np.int64)
+    nn_all = np.empty(int((sizes * ks).sum()), dtype=np.int64)
     sums = np.zeros(n_sets, dtype=np.float64)
     cdef int64_t[::1] NN = nn_all
     cdef double[::1] S = sums
     cdef int64_t *nn_p = &NN[0] if nn_all.size > 0 else NULL
     cdef double *s_p = &S[0] if n_sets > 0 else NULL
+    cdef const int64_t *k_p = &K[0] if n_sets > 0 else NULL
     cdef int status
     cdef kms_ctx ctx
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
         if floating is float:
-            status = kms_knn_sparsity_sets_f32(X_p, n_total, d, rows_p, &offsets[0],
-                                               n_sets, &ks[0] if n_sets > 0 else NULL,
-                                               nn_p, s_p, &ctx)
+            status = kms_knn_sparsity_sets_f32(X_p, n_total, d, rows_p, &O[0], n_sets,
+                                               k_p, nn_p, s_p, &ctx)
         else:
-            status = kms_knn_sparsity_sets_f64(X_p, n_total, d, rows_p, &offsets[0],
-                                               n_sets, &ks[0] if n_sets > 0 else NULL,
-                                               nn_p, s_p, &ctx)
+            status = kms_knn_sparsity_sets_f64(X_p, n_total, d, rows_p, &O[0], n_sets,
+                                               k_p, nn_p, s_p, &ctx)
     _kms_check(status, &sig, "knn_sparsity_sets",
                f"{n_sets} sets, {total} rows of X with shape ({n_total}, {d})")
-    starts = np.concatenate(([0], np.cumsum(lengths)))
-    nn = [nn_all[starts[i]:starts[i + 1]].reshape(int(sizes[i]), int(k_arr[i]))
-          for i in range(n_sets)]
-    return nn, sums
+    return split_knn_sets(nn_all, sizes, ks), sums

@@ -41,12 +41,18 @@ from kmsmote._kms cimport (
     kms_csr_knn_sparsity_f32_i64,
     kms_csr_knn_sparsity_f64_i32,
     kms_csr_knn_sparsity_f64_i64,
+    kms_csr_knn_sparsity_sets_f32_i32,
+    kms_csr_knn_sparsity_sets_f32_i64,
+    kms_csr_knn_sparsity_sets_f64_i32,
+    kms_csr_knn_sparsity_sets_f64_i64,
     kms_csr_lloyd_f32_i32,
     kms_csr_lloyd_f32_i64,
     kms_csr_lloyd_f64_i32,
     kms_csr_lloyd_f64_i64,
     kms_ctx,
 )
+
+from kmsmote._validation import check_knn_sets, split_knn_sets
 
 include "_errors.pxi"
 
@@ -453,6 +459,18 @@ def _knn_kernel(const floating[::1] data, const csr_index[::1] indices,
     return float(pair_sum)
 
 
+def _knn_inputs(X, rows, n_threads, str func):
+    """(parts of _csr_arrays, rows as int64 inside [0, n), threads) of a
+    neighbour search, checked."""
+    parts = _csr_arrays(X, func)
+    n_total, d = parts[3], parts[4]
+    if d < 1:
+        raise ValueError(f"{func}: X must have at least one feature, got shape "
+                         f"({n_total}, {d})")
+    nt = _kms_threads(n_threads)
+    return parts, _rows_array(rows, func, n_total), nt
+
+
 def csr_knn_sparsity(X, rows, k, n_threads, return_distance=False):
     """k nearest neighbours within a set of rows of a sparse matrix, and the
     sum of its pair distances.
@@ -480,13 +498,7 @@ def csr_knn_sparsity(X, rows, k, n_threads, return_distance=False):
         Sum of the Euclidean distances over the unordered pairs.
     """
     func = "csr_knn_sparsity"
-    parts = _csr_arrays(X, func)
-    data, indices, indptr, n_total, d = parts
-    if d < 1:
-        raise ValueError(f"{func}: X must have at least one feature, got shape "
-                         f"({n_total}, {d})")
-    cdef int nt = _kms_threads(n_threads)
-    r = _rows_array(rows, func, n_total)
+    parts, r, nt = _knn_inputs(X, rows, n_threads, func)
     m = r.shape[0]
     k = operator.index(k)
     if k < 0 or (k > 0 and k > m - 1):
@@ -503,6 +515,65 @@ def csr_knn_sparsity(X, rows, k, n_threads, return_distance=False):
     if return_distance:
         return nn, nn_dist, pair_sum
     return nn, pair_sum
+
+
+def _knn_sets_kernel(const floating[::1] data, const csr_index[::1] indices,
+                     const csr_index[::1] indptr, int64_t n_total, int64_t d,
+                     const int64_t[::1] rows, const int64_t[::1] offsets,
+                     const int64_t[::1] ks, int64_t[::1] NN, double[::1] S, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const csr_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t n_sets = ks.shape[0]
+    cdef const int64_t *rows_p = &rows[0] if rows.shape[0] > 0 else NULL
+    cdef const int64_t *ks_p = &ks[0] if n_sets > 0 else NULL
+    cdef int64_t *nn_p = &NN[0] if NN.shape[0] > 0 else NULL
+    cdef double *s_p = &S[0] if n_sets > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        if floating is float and csr_index is int32_t:
+            status = kms_csr_knn_sparsity_sets_f32_i32(dp, ip, &indptr[0], n_total, d, rows_p, &offsets[0], n_sets, ks_p, nn_p, s_p, &ctx)
+        elif floating is float:
+            status = kms_csr_knn_sparsity_sets_f32_i64(dp, ip, &indptr[0], n_total, d, rows_p, &offsets[0], n_sets, ks_p, nn_p, s_p, &ctx)
+        elif csr_index is int32_t:
+            status = kms_csr_knn_sparsity_sets_f64_i32(dp, ip, &indptr[0], n_total, d, rows_p, &offsets[0], n_sets, ks_p, nn_p, s_p, &ctx)
+        else:
+            status = kms_csr_knn_sparsity_sets_f64_i64(dp, ip, &indptr[0], n_total, d, rows_p, &offsets[0], n_sets, ks_p, nn_p, s_p, &ctx)
+    _kms_check(status, &sig, "csr_knn_sparsity_sets",
+               f"{n_sets} sets, {rows.shape[0]} rows of X with shape ({n_total}, {d})")
+
+
+def csr_knn_sparsity_sets(X, rows, offsets, ks, n_threads):
+    """csr_knn_sparsity for several sets in one call (the threads shared out
+    among them); the result of one call per set.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_total, n_features), float32 or float64
+    rows : ndarray of shape (sum of the set sizes,), integer
+        The sets' rows, one set after the other.
+    offsets : ndarray of shape (n_sets + 1,), int64
+        Set s is ``rows[offsets[s]:offsets[s + 1]]``.
+    ks : ndarray of shape (n_sets,), int64
+        Neighbours per member of each set, 0 <= ks[s] <= m_s - 1.
+    n_threads : int
+
+    Returns
+    -------
+    nn : list of ndarray
+        For each set, its (m_s, ks[s]) positions.
+    pair_dist_sums : ndarray of shape (n_sets,), float64
+    """
+    func = "csr_knn_sparsity_sets"
+    parts, r, nt = _knn_inputs(X, rows, n_threads, func)
+    offsets, ks, sizes = check_knn_sets(func, offsets, ks, r.shape[0])
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    nn_all = np.empty(int((sizes * ks).sum()), dtype=np.int64)
+    sums = np.zeros(ks.shape[0], dtype=np.float64)
+    _knn_sets_kernel(data, indices, indptr, n_total, d, r, offsets, ks, nn_all, sums, nt)
+    return split_knn_sets(nn_all, sizes, ks), sums
 
 
 # --------------------------------------------------------------------------

@@ -102,3 +102,33 @@ def is_plain_euclidean_nn(nn):
     if metric == "minkowski" and params.get("p", 2) == 2:
         return True
     return False
+
+
+def check_knn_sets(func, offsets, ks, n_rows):
+    """(offsets, ks, sizes) of a knn_sparsity_sets call, as contiguous int64
+    arrays, after checking that they describe n_sets sets covering the n_rows
+    rows and that each k fits its set."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    ks = np.ascontiguousarray(ks, dtype=np.int64)
+    n_sets = ks.shape[0]
+    if offsets.shape != (n_sets + 1,) or offsets[0] != 0 or offsets[n_sets] != n_rows:
+        raise ValueError(f"{func}: offsets must have n_sets + 1 = {n_sets + 1} entries "
+                         f"from 0 to rows.size = {n_rows}")
+    sizes = np.diff(offsets)
+    if np.any(sizes < 0):
+        raise ValueError(f"{func}: offsets must be non-decreasing")
+    bad_k = np.flatnonzero((ks < 0) | ((ks > 0) & (ks > sizes - 1)))
+    if bad_k.size:
+        s = int(bad_k[0])
+        raise ValueError(
+            f"{func}: ks[{s}]={ks[s]} neighbours requested but set {s} has "
+            f"m={sizes[s]} rows; each k must be in [0, m - 1] (self is excluded)")
+    return offsets, ks, sizes
+
+
+def split_knn_sets(nn_all, sizes, ks):
+    """The per-set (m_s, ks[s]) views of the concatenated neighbour lists."""
+    lengths = sizes * ks
+    starts = np.concatenate(([0], np.cumsum(lengths)))
+    return [nn_all[starts[i]:starts[i + 1]].reshape(int(sizes[i]), int(ks[i]))
+            for i in range(ks.shape[0])]

@@ -624,3 +624,30 @@ def test_bounded_lloyd_equals_full_passes(dtype, case):
             assert_array_equal(_bits(a[0]), _bits(b[0]), err_msg=name)
             assert_array_equal(a[1], b[1], err_msg=name)
             assert a[2:] == b[2:], name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("itype", ITYPES)
+def test_knn_sets_equal_one_call_per_set(dtype, itype):
+    rng = np.random.default_rng(21)
+    X = _as(_random_csr(rng, 3000, 400, 0.02), dtype, itype)
+    D = X.toarray()
+    sizes = [900, 1, 0, 40, 2, 700, 129]
+    perm = rng.permutation(3000).astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    rows = perm[:offsets[-1]]
+    ks = np.array([min(3, max(m - 1, 0)) for m in sizes], dtype=np.int64)
+    for nt in THREADS:
+        nn, sums = _sparse.csr_knn_sparsity_sets(X, rows, offsets, ks, nt)
+        dense_nn, dense_sums = _neighbors.knn_sparsity_sets(D, rows, offsets, ks, nt)
+        for s in range(len(sizes)):
+            set_rows = rows[offsets[s]:offsets[s + 1]]
+            want, want_sum = _sparse.csr_knn_sparsity(X, set_rows, int(ks[s]), 1)
+            assert_array_equal(nn[s], want)
+            assert_array_equal(nn[s], dense_nn[s])
+            assert _bits(np.float64(sums[s])) == _bits(np.float64(want_sum))
+            assert _bits(np.float64(sums[s])) == _bits(np.float64(dense_sums[s]))
+    with pytest.raises(ValueError, match=r"ks\[0\]=900"):
+        _sparse.csr_knn_sparsity_sets(X, rows, offsets, np.r_[900, ks[1:]], 1)
+    with pytest.raises(ValueError, match="offsets must have"):
+        _sparse.csr_knn_sparsity_sets(X, rows, offsets[:-1], ks, 1)
