@@ -292,15 +292,22 @@ static inline int kms__stop_flag_cb(void *data)
     return kms__flag_get((int *)data);
 }
 
+/* Scratch of one set, above which a set is searched by all threads in
+ * turn rather than beside other sets: the sets searched side by side then
+ * hold at most this much each at once. */
+#define KMS_KNN_SHARED_SET_BYTES ((double)(64 << 20))
+
 /* Checks the sets' layout, then shares them out: a set with at least its
- * thread share of the remaining pairs gets every thread (largest first),
- * the others one thread each, largest first.  Status: that of the first
- * failing set in set order (a set stopped because another failed reports
- * the other's status). */
+ * thread share of the remaining pairs, or whose scratch (about row_bytes
+ * per member) exceeds KMS_KNN_SHARED_SET_BYTES, gets every thread (largest
+ * first), the others one thread each, largest first.  Status: that of the
+ * first failing set in set order (a set stopped because another failed
+ * reports the other's status). */
 static inline int kms__knn_sets_run(const kms_idx *offsets, kms_idx n_sets,
                                     const kms_idx *ks, kms_idx *nn,
                                     double *pair_dist_sums, const kms_ctx *ctx,
-                                    kms__knn_set_fn one, const void *src)
+                                    double row_bytes, kms__knn_set_fn one,
+                                    const void *src)
 {
     if (n_sets < 0 || offsets == NULL || (n_sets > 0 && (ks == NULL || pair_dist_sums == NULL))) {
         return KMS_ERR_BAD_SHAPE;
@@ -352,13 +359,14 @@ static inline int kms__knn_sets_run(const kms_idx *offsets, kms_idx n_sets,
     const int nt = kms__threads(ctx, n_sets);
     int stop = 0;
     kms_idx next = 0;
-    /* Sets with at least their thread share of the remaining pairs: all
-     * threads on each in turn. */
+    /* Sets with at least their thread share of the remaining pairs, or too
+     * large to search beside others: all threads on each in turn. */
     while (next < n_sets && !stop) {
         const kms_idx s = order[next];
         const kms_idx m = offsets[s + 1] - offsets[s];
         const double pairs = 0.5 * (double)m * (double)(m - 1);
-        if (nt > 1 && pairs * (double)nt < total) {
+        if (nt > 1 && pairs * (double)nt < total &&
+            (double)m * row_bytes <= KMS_KNN_SHARED_SET_BYTES) {
             break;
         }
         status[s] = one(src, offsets[s], m, ks[s], nn + nn_off[s], &pair_dist_sums[s], ctx);
