@@ -46,9 +46,10 @@ int kms_knn_sparsity_f32(const float *X, kms_idx n_total, kms_idx d,
  * neighbours; its positions go to nn starting at sum_{t<s} m_t * ks[t],
  * its pair sum to pair_dist_sums[s].  Every output is bit-identical to
  * that of kms_knn_sparsity on the set alone.  The threads share the sets:
- * a set with at least its share of the remaining pairs is searched by all
- * threads, the others one per thread, largest first, which keeps every
- * thread busy where many small sets would each leave threads idle.  On an
+ * a set with at least its share of the remaining pairs, or with more than
+ * 64 MiB of scratch, is searched by all threads, the others one per
+ * thread, largest first, which keeps every thread busy where many small
+ * sets would each leave threads idle.  On an
  * error, the status of the first failing set in set order (the outputs of
  * other sets may be partly written). */
 int kms_knn_sparsity_sets_f64(const double *X, kms_idx n_total, kms_idx d,
