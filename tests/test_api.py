@@ -462,9 +462,20 @@ def test_ndarray_validation_matches_scikit_learns():
 
     bad = X.copy()
     bad[3, 2] = np.nan
-    for Xb, yb in [(bad, y), (X[:, 0], y), (X[:0], y[:0]), (X, y[:-1])]:
+    inf = X.astype(np.float32)
+    inf[7, 0] = -np.inf
+    for Xb, yb in [(bad, y), (inf, y), (X[:, 0], y), (X[:0], y[:0]), (X, y[:-1]),
+                   (np.asfortranarray(bad), y), (bad, y.astype(float))]:
         with pytest.raises(ValueError) as ours:
             validate_fit_data(Plain(), Xb, yb)
         with pytest.raises(ValueError) as theirs:
             validate_data(Plain(), X=Xb, y=yb, reset=True)
+        assert str(ours.value) == str(theirs.value)
+    # kmsmote.KMeans checks its own input the same way.
+    for Xb in [bad, inf]:
+        with pytest.raises(ValueError) as ours:
+            KMeans(3).fit(Xb)
+        with pytest.raises(ValueError) as theirs:
+            validate_data(KMeans(3), X=Xb, reset=True, accept_sparse="csr",
+                          dtype=[np.float64, np.float32], order="C")
         assert str(ours.value) == str(theirs.value)
