@@ -17,18 +17,14 @@ from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOpt
 from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
 
 from . import _generate, _neighbors
 from ._categorical import _CategoricalMixin
 from ._kmeans_estimator import KMeans
 from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
 from ._threading import resolve_n_threads
-from ._validation import (
-    OutputFormatter,
-    check_neighbors_object,
-    is_plain_euclidean_nn,
-    validate_fit_data,
-)
+from ._validation import OutputFormatter, check_neighbors_object, is_plain_euclidean_nn
 
 # ---------------------------------------------------------------------------
 # Tags: imbalanced-learn's pipeline and estimator checks read `sampler_tags`
@@ -471,8 +467,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             # One compiled pass gives both the finiteness scikit-learn checks
             # and the magnitude _Data needs; scikit-learn's own check (and
             # its message) only when something is not finite.
-            Xv, yv = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"],
-                                       ensure_all_finite=False)
+            Xv, yv = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"],
+                                   ensure_all_finite=False)
             peak = _generate.abs_max(Xv, resolve_n_threads(self.n_jobs))
             if math.isfinite(peak):
                 return Xv, yv, one_vs_all, peak
@@ -480,7 +476,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         # overflows near the float64 limit, then checks element-wise): the
         # overflow warning it would emit says nothing about the data.
         with np.errstate(over="ignore", invalid="ignore"):
-            X, y = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"])
+            X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
         if X.dtype == np.bool_:
             raise ValueError(
                 "X has boolean dtype: SMOTE interpolates between samples, which "
