@@ -88,6 +88,21 @@ cdef inline Py_ssize_t _kms_first_outside(const int64_t *a, Py_ssize_t n,
     return -1
 
 
+cdef inline int _kms_check_indices(const int64_t *a, Py_ssize_t n, int64_t hi, str func,
+                                   str name, str bound, Py_ssize_t cols=0) except -1:
+    """Raise ValueError naming the first a[i] outside [0, hi) (as
+    ``{name}[i]``, or ``{name}[i // cols, i % cols]`` for a 2-D array of
+    ``cols`` columns), the bound as ``{bound}={hi}``."""
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _kms_first_outside(a, n, 0, hi)
+    if bad < 0:
+        return 0
+    where = f"{bad // cols}, {bad % cols}" if cols else f"{bad}"
+    raise ValueError(f"{func}: {name}[{where}] = {a[bad]} is outside "
+                     f"[0, {bound}={hi})")
+
+
 cdef int _kms_check(int status, _KmsSignal *sig, str func,
                     str detail="") except -1:
     """Raise the exception that matches a kms_status returned by `func`.

@@ -69,22 +69,9 @@ def generate(const floating[:, ::1] X, const int64_t[::1] rows,
 
     cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
     cdef const int64_t *nn_p = &nn[0, 0] if m > 0 and k > 0 else NULL
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(rows_p, m, 0, n_total)
-    if bad >= 0:
-        raise ValueError(f"generate: rows[{bad}] = {rows[bad]} is outside "
-                         f"[0, n_total={n_total})")
-    with nogil:
-        bad = _kms_first_outside(nn_p, m * k, 0, m)
-    if bad >= 0:
-        raise ValueError(f"generate: nn[{bad // k}, {bad % k}] = "
-                         f"{nn[bad // k, bad % k]} is outside [0, m={m})")
-    with nogil:
-        bad = _kms_first_outside(&sample_idx[0], n_new, 0, m * k)
-    if bad >= 0:
-        raise ValueError(f"generate: sample_idx[{bad}] = {sample_idx[bad]} is "
-                         f"outside [0, m * k={m * k})")
+    _kms_check_indices(rows_p, m, n_total, "generate", "rows", "n_total")
+    _kms_check_indices(nn_p, m * k, m, "generate", "nn", "m", k)
+    _kms_check_indices(&sample_idx[0], n_new, m * k, "generate", "sample_idx", "m * k")
     if d == 0:
         return None
 

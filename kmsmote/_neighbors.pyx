@@ -64,12 +64,7 @@ def knn_sparsity(const floating[:, ::1] X, const int64_t[::1] rows, k,
         )
     cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
     cdef const floating *X_p = &X[0, 0] if n_total > 0 else NULL
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(rows_p, m, 0, n_total)
-    if bad >= 0:
-        raise ValueError(f"knn_sparsity: rows[{bad}] = {rows[bad]} is outside "
-                         f"[0, n_total={n_total})")
+    _kms_check_indices(rows_p, m, n_total, "knn_sparsity", "rows", "n_total")
 
     cdef int64_t c_k = k
     nn = np.empty((m, k), dtype=np.int64)
@@ -135,12 +130,7 @@ def knn_sparsity_sets(const floating[:, ::1] X, rows, offsets, ks, n_threads):
     cdef Py_ssize_t n_sets = K.shape[0]
     cdef const int64_t *rows_p = &R[0] if total > 0 else NULL
     cdef const floating *X_p = &X[0, 0] if n_total > 0 else NULL
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(rows_p, total, 0, n_total)
-    if bad >= 0:
-        raise ValueError(f"knn_sparsity_sets: rows[{bad}] = {R[bad]} is outside "
-                         f"[0, n_total={n_total})")
+    _kms_check_indices(rows_p, total, n_total, "knn_sparsity_sets", "rows", "n_total")
     nn_all = np.empty(int((sizes * ks).sum()), dtype=np.int64)
     sums = np.zeros(n_sets, dtype=np.float64)
     cdef int64_t[::1] NN = nn_all

@@ -220,13 +220,8 @@ def _rows_array(rows, str func, int64_t n_total):
         raise ValueError(f"{func}: rows must hold integers, got {r.dtype}")
     r = np.ascontiguousarray(r, dtype=np.int64)
     cdef const int64_t[::1] R = r
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(&R[0] if R.shape[0] > 0 else NULL, R.shape[0],
-                                 0, n_total)
-    if bad >= 0:
-        raise ValueError(f"{func}: rows[{bad}] = {r[bad]} is outside "
-                         f"[0, n_total={n_total})")
+    _kms_check_indices(&R[0] if R.shape[0] > 0 else NULL, R.shape[0], n_total, func,
+                       "rows", "n_total")
     return r
 
 
@@ -728,19 +723,9 @@ def _generate_args(parts, rows, nn, sample_idx, steps, str func):
 
     cdef const int64_t[::1] NNV = nn_a.reshape(-1)
     cdef const int64_t[::1] SV = sidx
-    cdef int64_t c_m = m, c_mk = m * k
-    cdef Py_ssize_t bad
-    with nogil:
-        bad = _kms_first_outside(&NNV[0] if NNV.shape[0] > 0 else NULL,
-                                 NNV.shape[0], 0, c_m)
-    if bad >= 0:
-        raise ValueError(f"{func}: nn[{bad // k}, {bad % k}] = "
-                         f"{nn_a[bad // k, bad % k]} is outside [0, m={m})")
-    with nogil:
-        bad = _kms_first_outside(&SV[0], SV.shape[0], 0, c_mk)
-    if bad >= 0:
-        raise ValueError(f"{func}: sample_idx[{bad}] = {sidx[bad]} is outside "
-                         f"[0, m * k={m * k})")
+    _kms_check_indices(&NNV[0] if NNV.shape[0] > 0 else NULL, NNV.shape[0], m, func,
+                       "nn", "m", k)
+    _kms_check_indices(&SV[0], SV.shape[0], m * k, func, "sample_idx", "m * k")
 
     data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
     return data, indices, indptr, n_total, d, r, nn_a, sidx, st
