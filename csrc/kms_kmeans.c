@@ -131,12 +131,13 @@ static int kms__pass_ws_alloc(kms__pass_ws *ws, kms_idx n, kms_idx d,
  * expansion values e(x, c) (kms__expand), which differ from the true d^2
  * by at most margin.  A row whose ub^2 + margin < lb^2 - margin therefore
  * has e(own centre) < e(any other centre): the full pass would give it the
- * same label, and it is skipped.  Every other row is assigned exactly as
- * by kms__assign_chunk (same kernel, same operations) and gets fresh
- * bounds from its nearest and second-nearest expansion values.  Labels,
- * centre sums and counts are thus bit-identical to those of full passes;
- * the driver runs a full pass wherever it needs every row's distance
- * (relocating empty clusters, the final inertia).  Every bound is rounded
+ * same label, and it is skipped.  Every other row is assigned as in a full
+ * pass (the same kernel and operations) and gets fresh bounds from its
+ * nearest and second-nearest expansion values.  Labels, centre sums and
+ * counts are thus bit-identical to those of full passes.  Where every
+ * row's distance is needed, the driver runs a full pass (relocating empty
+ * clusters) or gives the skipped rows their own-centre distance (the final
+ * inertia, bnd->own).  Every bound is rounded
  * outwards by a relative 2^-50, far above the few roundings it takes. */
 typedef struct kms__bounds {
     double *ub;      /* n */
