@@ -1,6 +1,7 @@
 """The default clusterer of KMeansSMOTE: a compiled k-means estimator."""
 
 import numbers
+from functools import partial
 
 import numpy as np
 from scipy import sparse
@@ -17,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kmeans
 from ._threading import resolve_n_threads
+from ._validation import validate_fit_data
 
 # The fit runs in two stages.  Seeding (k-means++) and Lloyd iterations to
 # convergence run on a random sample of rows; then a few Lloyd iterations on
@@ -157,14 +159,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         return self.cluster_centers_.shape[0]
 
     def _check_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-        )
+        check = validate_fit_data if reset else partial(validate_data, reset=False)
+        X = check(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
         if sparse.issparse(X) and not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()

@@ -17,14 +17,18 @@ from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOpt
 from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _generate, _neighbors
 from ._categorical import _CategoricalMixin
 from ._kmeans_estimator import KMeans
 from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
 from ._threading import resolve_n_threads
-from ._validation import OutputFormatter, check_neighbors_object, is_plain_euclidean_nn
+from ._validation import (
+    OutputFormatter,
+    check_neighbors_object,
+    is_plain_euclidean_nn,
+    validate_fit_data,
+)
 
 # ---------------------------------------------------------------------------
 # Tags: imbalanced-learn's pipeline and estimator checks read `sampler_tags`
@@ -467,8 +471,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             # One compiled pass gives both the finiteness scikit-learn checks
             # and the magnitude _Data needs; scikit-learn's own check (and
             # its message) only when something is not finite.
-            Xv, yv = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"],
-                                   ensure_all_finite=False)
+            Xv, yv = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"],
+                                       ensure_all_finite=False)
             peak = _generate.abs_max(Xv, resolve_n_threads(self.n_jobs))
             if math.isfinite(peak):
                 return Xv, yv, one_vs_all, peak
@@ -476,7 +480,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         # overflows near the float64 limit, then checks element-wise): the
         # overflow warning it would emit says nothing about the data.
         with np.errstate(over="ignore", invalid="ignore"):
-            X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+            X, y = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"])
         if X.dtype == np.bool_:
             raise ValueError(
                 "X has boolean dtype: SMOTE interpolates between samples, which "
@@ -545,6 +549,25 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         return formatter.transform(X_res, y_res)
 
     # -- the algorithm --------------------------------------------------------
+
+    # nn_k_ is fitted on the last kept cluster's rows, as imbalanced-learn
+    # leaves it, but only when first read: scikit-learn's fit asks the
+    # dataframe libraries' plugins whether its input is theirs, which loads
+    # them (5-15 ms) on a process's first call.
+    @property
+    def nn_k_(self):
+        state = self.__dict__
+        if "_nn_k" not in state:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'nn_k_'")
+        rows = state.pop("_nn_k_rows", None)
+        if rows is not None:
+            state["_nn_k"].fit(rows)
+        return state["_nn_k"]
+
+    @nn_k_.setter
+    def nn_k_(self, estimator):
+        self.__dict__.pop("_nn_k_rows", None)
+        self._nn_k = estimator
 
     def _validate_estimator(self):
         self.nn_k_ = check_neighbors_object(self.k_neighbors)
@@ -959,8 +982,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             return X.copy(), y.copy(), []
         del labels  # not needed from here on: its memory is free for the output
         if is_plain_euclidean_nn(self.nn_k_):
-            # The reference leaves nn_k_ fitted on the last kept cluster.
-            self.nn_k_.fit(plans[-1][2].rows(plans[-1][1][-1]["rows"]))
+            # The reference leaves nn_k_ fitted on the last kept cluster
+            # (the nn_k_ property fits it when first read).
+            self._nn_k_rows = plans[-1][2].rows(plans[-1][1][-1]["rows"])
         kept_all = [kc for _, kept, _ in plans for kc in kept]
         y_res = np.concatenate(
             [np.asarray(y)]

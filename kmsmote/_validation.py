@@ -6,6 +6,60 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+
+_PLAIN_PARAMS = {"accept_sparse", "dtype", "order", "ensure_all_finite", "estimator"}
+
+
+def _plain_float_rows(X, y, check_params):
+    """True when check_X_y / check_array would hand X and y back unchanged:
+    a C-contiguous 2-D float32/float64 ndarray with rows and columns, a 1-D
+    integer y of the same length (or none), and only the checks below."""
+    if type(X) is not np.ndarray or X.dtype not in (np.float32, np.float64):
+        return False
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1 or not X.flags.c_contiguous:
+        return False
+    if not set(check_params) <= _PLAIN_PARAMS or check_params.get("order") not in (None, "C"):
+        return False
+    dtype = check_params.get("dtype", "numeric")
+    if not (dtype in (None, "numeric") or (isinstance(dtype, (list, tuple)) and X.dtype in dtype)):
+        return False
+    return y is None or (type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in "biu"
+                         and y.shape[0] == X.shape[0])
+
+
+def validate_fit_data(estimator, X, y=None, **check_params):
+    """``validate_data(estimator, X, y, reset=True, **check_params)``.
+
+    A NumPy array has no feature names, so for one the name lookup is
+    skipped; a plain float array with integer labels (_plain_float_rows)
+    skips check_array too, which would give them back unchanged: both ask
+    the dataframe libraries' plugins whether X is theirs, which loads the
+    plugins on a process's first call (10-15 ms).  The same checks (the
+    finiteness one with scikit-learn's message), the same
+    ``n_features_in_``, and ``feature_names_in_`` removed as scikit-learn
+    removes it.
+    """
+    if not isinstance(X, np.ndarray):
+        return validate_data(estimator, X=X, y=y, reset=True, **check_params)
+    if _plain_float_rows(X, y, check_params):
+        if check_params.get("ensure_all_finite", True):
+            with np.errstate(over="ignore", invalid="ignore"):
+                assert_all_finite(X, estimator_name=type(estimator).__name__,
+                                  input_name="X")
+        out = X if y is None else (X, y)
+    else:
+        check_params.setdefault("estimator", estimator)
+        if y is None:
+            out = X = check_array(X, **check_params)
+        else:
+            out = X, _ = check_X_y(X, y, **check_params)
+    if hasattr(estimator, "feature_names_in_"):
+        delattr(estimator, "feature_names_in_")
+    estimator.n_features_in_ = X.shape[1]
+    return out
 
 
 class OutputFormatter:

@@ -196,6 +196,18 @@ def test_fitted_attributes(data):
     assert sampler.kmeans_estimator_.n_clusters == 10
     assert sampler.nn_k_.n_neighbors == 3
     assert sampler.cluster_balance_threshold_ == "auto"
+    # nn_k_ is fitted on the last kept cluster's rows of the class, also
+    # when first read after a pickle round trip, and a refit starts over.
+    last = [r for r in sampler.cluster_stats_ if r["kept"]][-1]
+    labels = sampler.kmeans_estimator_.labels_
+    rows = X[(labels == last["cluster"]) & (y == last["class"])]
+    restored = pickle.loads(pickle.dumps(sampler))
+    for fitted in (sampler, restored):
+        assert np.array_equal(fitted.nn_k_._fit_X, rows)
+    assert "nn_k_" not in vars(KMeansSMOTE())
+    assert not hasattr(KMeansSMOTE(), "nn_k_")
+    sampler.fit_resample(X[::-1].copy(), y[::-1].copy())
+    assert not np.array_equal(sampler.nn_k_._fit_X, rows)
     assert sampler.n_features_in_ == X.shape[1]
     assert not hasattr(sampler, "feature_names_in_")
     stats = sampler.cluster_stats_
@@ -435,3 +447,47 @@ def test_in_imblearn_pipeline_cross_validate_and_grid_search(data):
                         scoring="balanced_accuracy")
     grid.fit(X, y)
     assert grid.best_params_["kmeanssmote__k_neighbors"] in (2, 3)
+
+
+def test_ndarray_validation_matches_scikit_learns():
+    # NumPy input skips scikit-learn's feature-name lookup (validate_fit_data):
+    # the attributes and errors must be those of validate_data.
+    pd = pytest.importorskip("pandas")
+    from sklearn.base import BaseEstimator
+    from sklearn.utils.validation import validate_data
+
+    from kmsmote import KMeans
+    from kmsmote._validation import validate_fit_data
+
+    X, y = make_classification(n_samples=200, weights=[0.8, 0.2], random_state=0)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    for est, args in [(KMeansSMOTE(random_state=0), (y,)), (KMeans(3, random_state=0), ())]:
+        fit = est.fit_resample if hasattr(est, "fit_resample") else est.fit
+        fit(df, *args)
+        assert list(est.feature_names_in_) == list(df.columns)
+        fit(X, *args)
+        assert not hasattr(est, "feature_names_in_")
+        assert est.n_features_in_ == X.shape[1]
+
+    class Plain(BaseEstimator):
+        pass
+
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    inf = X.astype(np.float32)
+    inf[7, 0] = -np.inf
+    for Xb, yb in [(bad, y), (inf, y), (X[:, 0], y), (X[:0], y[:0]), (X, y[:-1]),
+                   (np.asfortranarray(bad), y), (bad, y.astype(float))]:
+        with pytest.raises(ValueError) as ours:
+            validate_fit_data(Plain(), Xb, yb)
+        with pytest.raises(ValueError) as theirs:
+            validate_data(Plain(), X=Xb, y=yb, reset=True)
+        assert str(ours.value) == str(theirs.value)
+    # kmsmote.KMeans checks its own input the same way.
+    for Xb in [bad, inf]:
+        with pytest.raises(ValueError) as ours:
+            KMeans(3).fit(Xb)
+        with pytest.raises(ValueError) as theirs:
+            validate_data(KMeans(3), X=Xb, reset=True, accept_sparse="csr",
+                          dtype=[np.float64, np.float32], order="C")
+        assert str(ours.value) == str(theirs.value)

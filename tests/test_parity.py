@@ -167,6 +167,8 @@ def test_identical_to_reference(case):
     assert ours.sampling_strategy_ == ref.sampling_strategy_
     assert list(ours.sampling_strategy_) == list(ref.sampling_strategy_)
     assert ours.cluster_balance_threshold_ == ref.cluster_balance_threshold_
+    # nn_k_ is left fitted on the same rows (the last kept cluster's).
+    assert np.array_equal(ours.nn_k_._fit_X, ref.nn_k_._fit_X)
     # The inputs are untouched.
     assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
     # Something was generated, so the comparison is not vacuous.
