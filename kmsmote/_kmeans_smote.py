@@ -1068,8 +1068,10 @@ class _Data:
         return self.dist
 
     def rows(self, rows):
-        picked = self.work[rows]
-        return picked
+        """The user's values of the given rows, in X's dtype and format: what
+        the reference hands scikit-learn's neighbour search (which may order
+        exact ties otherwise for integers than for their float64 copy)."""
+        return self.X[rows]
 
     def neighbours(self, rows, k, return_distance=False):
         """(nn positions[, their distances], mean pairwise distance) of one

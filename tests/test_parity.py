@@ -273,3 +273,20 @@ def test_ties_are_left_to_scikit_learn_and_only_ties(monkeypatch):
     # Duplicate rows: scikit-learn orders the tied neighbours, as in the reference.
     X, y = _duplicated_blobs()
     assert _count_sklearn_searches(monkeypatch, X, y, **params) > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_integer_ties_are_ordered_as_the_reference_orders_them(seed):
+    # Small integers: many exactly equal distances.  scikit-learn's search,
+    # which settles ties for the reference, may order them otherwise for an
+    # int64 array than for its float64 copy (small sets go to brute force,
+    # whose float64 and integer paths differ): it must see the user's rows.
+    rng = np.random.RandomState(seed)
+    X = rng.randint(-4, 5, size=(120, 3)).astype(np.int64)
+    y = (rng.rand(120) < 0.3).astype(np.int64)
+    params = dict(kmeans_estimator=MiniBatchKMeans(n_clusters=4, random_state=seed),
+                  random_state=seed, k_neighbors=4, cluster_balance_threshold=0.0)
+    (Xo, yo), (Xr, yr), ours, ref = _run_both(X, y, params)
+    assert Xo.dtype == np.int64 and Xo.shape[0] > X.shape[0]
+    assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
+    assert np.array_equal(ours.nn_k_._fit_X, ref.nn_k_._fit_X)
