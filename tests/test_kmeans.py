@@ -41,6 +41,26 @@ def test_inertia_no_worse_than_minibatch_median_of_5_seeds(X):
     assert np.median(ours) <= np.median(theirs)
 
 
+def test_sample_stage_stops_at_its_sampling_noise(X):
+    # The sample stage stops once the centres move less than 1 % of their
+    # sampling noise: fewer iterations than scikit-learn's tol alone, and
+    # after the refinement on all rows nearly the same inertia.
+    class TolOnly(KMeans):
+        def _sample_tol(self, shape, variance, tol):
+            return tol
+
+    for seed in range(3):
+        ours = KMeans(n_clusters=20, random_state=seed).fit(X)
+        strict = TolOnly(n_clusters=20, random_state=seed).fit(X)
+        assert ours.n_iter_ < strict.n_iter_
+        assert ours.inertia_ <= strict.inertia_ * 1.005
+    # Without a sample, scikit-learn's rule alone.
+    full = KMeans(n_clusters=20, random_state=0, sample_size=None).fit(X[:5000])
+    strict = TolOnly(n_clusters=20, random_state=0, sample_size=None).fit(X[:5000])
+    assert np.array_equal(full.cluster_centers_, strict.cluster_centers_)
+    assert full.n_iter_ == strict.n_iter_
+
+
 def test_deterministic_and_thread_independent(X):
     a = KMeans(n_clusters=9, random_state=3, n_jobs=1).fit(X)
     b = KMeans(n_clusters=9, random_state=3, n_jobs=2).fit(X)
