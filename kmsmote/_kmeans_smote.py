@@ -174,16 +174,35 @@ def _may_tie(sq_norms, nn, dist, k, n_features):
 def _draw(rs, n_choices, count):
     """The reference's draws for one kept cluster: the base sample and
     neighbour (a flat index into the (m, k) neighbour table), then the step."""
-    sample_idx = rs.randint(low=0, high=n_choices, size=count).astype(np.int64)
+    sample_idx = rs.randint(low=0, high=n_choices, size=count).astype(np.int64, copy=False)
     return sample_idx, rs.uniform(size=count)
 
 
-def draws(kc):
+class _Reseeder:
+    """np.random.RandomState(seed) for many clusters: after the first, the
+    same generator put back into the seeded state (a third of the cost of
+    seeding anew, the same draws).  One per call: not shared between
+    threads."""
+
+    def __init__(self):
+        self._rs = self._seed = self._state = None
+
+    def __call__(self, seed):
+        if self._rs is None or seed != self._seed:
+            self._rs, self._seed = np.random.RandomState(seed), seed
+            self._state = self._rs.get_state()
+        else:
+            self._rs.set_state(self._state)
+        return self._rs
+
+
+def draws(kc, reseed=np.random.RandomState):
     """(sample_idx, steps) of a kept cluster: stored, or drawn now from a
-    fresh generator seeded with the user's int (the same values each call)."""
+    fresh generator seeded with the user's int (the same values each call;
+    reseed(seed) gives that generator, e.g. a _Reseeder)."""
     if "draws" in kc:
         return kc["draws"]
-    return _draw(np.random.RandomState(kc["seed"]), kc["nn"].size, kc["count"])
+    return _draw(reseed(kc["seed"]), kc["nn"].size, kc["count"])
 
 
 def _malloc_trim():
@@ -1140,10 +1159,10 @@ class _Data:
         if X.dtype.kind == "f" and X.dtype != work.dtype:
             # float16 (or long double): NumPy's arithmetic in that type, as
             # the reference does it (the difference rounded to the type).
-            offset = n
+            offset, reseed = n, _Reseeder()
             for kc in kept:
                 count = kc["count"]
-                sample_idx, steps = draws(kc)
+                sample_idx, steps = draws(kc, reseed)
                 k = kc["nn"].shape[1]
                 base = X[kc["rows"][sample_idx // k]]
                 other = X[kc["rows"][kc["nn"].ravel()[sample_idx]]]
@@ -1154,11 +1173,12 @@ class _Data:
             synth, offset = out, n
         else:
             synth, offset = np.empty((n_new, d), dtype=work.dtype), 0
+        reseed = _Reseeder()
         for kc in kept:
             count = kc["count"]
             if count:
                 _generate.generate(
-                    work, kc["rows"], kc["nn"], *draws(kc),
+                    work, kc["rows"], kc["nn"], *draws(kc, reseed),
                     synth[offset:offset + count], self.n_threads,
                 )
             offset += count
@@ -1175,7 +1195,8 @@ class _Data:
             # The user's rows may come with unsorted indices; sort a copy.
             top = top.copy()
             top.sort_indices()
-        groups = [(kc["rows"], kc["nn"], *draws(kc)) for kc in kept if kc["count"]]
+        reseed = _Reseeder()
+        groups = [(kc["rows"], kc["nn"], *draws(kc, reseed)) for kc in kept if kc["count"]]
         arrays = None
         if self.work.dtype == X.dtype:
             # One allocation per array, the synthetic rows written in place.
