@@ -18,7 +18,7 @@ from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _generate, _neighbors
+from . import _generate, _memory, _neighbors
 from ._categorical import _CategoricalMixin
 from ._kmeans_estimator import KMeans
 from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
@@ -1146,7 +1146,7 @@ class _Data:
             return self._resample_sparse(kept)
         X, work = self.X, self.work
         n, d = X.shape
-        out = np.empty((n + n_new, d), dtype=X.dtype)
+        out = _memory.empty((n + n_new, d), X.dtype)
         # The first write to fresh memory costs a page fault per page: the
         # kernel copies with every thread (and stops on Ctrl-C).
         if X.flags.c_contiguous:
