@@ -15,6 +15,7 @@ set NumPy's own switch ``NUMPY_MADVISE_HUGEPAGE``, NumPy allocates.
 """
 
 import functools
+import math
 import mmap
 import os
 import sys
@@ -63,9 +64,7 @@ def empty(shape, dtype, mapped=None):
     when ``mapped``, by default on machines that report free pages to their
     host (see the module's notes)."""
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize
-    for n in shape:
-        nbytes *= int(n)
+    nbytes = math.prod(int(n) for n in shape) * dtype.itemsize
     if mapped is None:
         mapped = _map_large()
     if not mapped or nbytes < _MAPPED_MIN_BYTES or dtype.hasobject:
