@@ -215,6 +215,9 @@ static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
  * NaN or infinity was met: a row's norm is finite unless one of its values
  * is not, or it overflows, so only rows with a non-finite norm have their
  * values looked at. */
+/* Rows ahead whose cache lines the gather asks for (prefetch). */
+#define KMS__GATHER_AHEAD 8
+
 #define KMS__DEFINE_GATHER(SUFFIX, TYPE)                                      \
     static inline int kms__gather_##SUFFIX(                                   \
         const TYPE *restrict X, kms_idx d, const kms_idx *restrict rows,      \
@@ -224,6 +227,15 @@ static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
         for (kms_idx r = 0; r < nr; r++) {                                    \
             const TYPE *restrict x =                                          \
                 X + (rows != NULL ? rows[r] : row0 + r) * d;                  \
+            if (r + KMS__GATHER_AHEAD < nr) {                                 \
+                const TYPE *ahead =                                           \
+                    X + (rows != NULL ? rows[r + KMS__GATHER_AHEAD]           \
+                                      : row0 + r + KMS__GATHER_AHEAD) * d;    \
+                for (kms_idx f = 0; f < d; f += 64 / (kms_idx)sizeof(TYPE)) { \
+                    __builtin_prefetch(ahead + f);                            \
+                }                                                             \
+                __builtin_prefetch(ahead + d - 1);                            \
+            }                                                                 \
             for (kms_idx f = 0; f < d; f++) {                                 \
                 At[f * ldA + r] = (double)x[f];                               \
             }                                                                 \

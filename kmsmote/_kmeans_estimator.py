@@ -28,6 +28,7 @@ from ._validation import validate_fit_data
 # inertia than mini-batch k-means (bench/run.py clusterer).
 _AUTO_SAMPLE_MIN = 10_000
 _AUTO_SAMPLE_PER_CLUSTER = 500
+_AUTO_SAMPLE_FRACTION = 50  # at least n_samples / 50 rows
 # The sample stage stops once the centres move less than this share of
 # their sampling noise (KMeans._sample_tol).
 _SAMPLE_NOISE_SHARE = 0.01
@@ -86,11 +87,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     sample_size : int, "auto" or None, default="auto"
         Rows on which the centres are seeded and iterated before the
         refinement on all rows.  ``"auto"`` means
-        ``max(10000, 500 * n_clusters)`` rows; ``None``, or any size of at
-        least ``n_samples``, runs plain Lloyd on all rows.
-    refine_iter : int, default=2
+        ``max(10000, 500 * n_clusters, n_samples // 50)`` rows; ``None``, or
+        any size of at least ``n_samples``, runs plain Lloyd on all rows.
+    refine_iter : int, default=1
         Lloyd iterations on all rows after the sample stage (they stop early
-        on convergence).  Ignored when the sample is all rows.
+        on convergence); the labels are then those of the final centres.
+        Each iteration costs a pass over all rows; on the benchmark data a
+        second one lowered the inertia by less than 0.1 %.  Ignored when the
+        sample is all rows.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampling and of the initialisation.
     n_jobs : int, default=None
@@ -147,7 +151,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         max_iter=300,
         tol=1e-4,
         sample_size="auto",
-        refine_iter=2,
+        refine_iter=1,
         random_state=None,
         n_jobs=None,
     ):
@@ -177,7 +181,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         if self.sample_size is None:
             return None
         if self.sample_size == "auto":
-            size = max(_AUTO_SAMPLE_MIN, _AUTO_SAMPLE_PER_CLUSTER * self.n_clusters)
+            size = max(_AUTO_SAMPLE_MIN, _AUTO_SAMPLE_PER_CLUSTER * self.n_clusters,
+                       n // _AUTO_SAMPLE_FRACTION)
         else:
             size = int(self.sample_size)
         if size >= n:

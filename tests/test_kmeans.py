@@ -61,6 +61,27 @@ def test_sample_stage_stops_at_its_sampling_noise(X):
     assert full.n_iter_ == strict.n_iter_
 
 
+def test_auto_sample_grows_with_the_data():
+    rng = np.random.RandomState(0)
+    km = KMeans(n_clusters=20)
+    assert km._sample_rows(9_000, rng) is None  # all rows: plain Lloyd
+    assert km._sample_rows(100_000, rng).size == 10_000
+    assert KMeans(n_clusters=60)._sample_rows(100_000, rng).size == 30_000
+    rows = km._sample_rows(2_000_000, rng)
+    assert rows.size == 40_000  # n_samples // 50
+    assert np.all(np.diff(rows) > 0) and rows[-1] < 2_000_000
+
+
+def test_refinement_lowers_the_inertia(X):
+    # A Lloyd step on all rows (means of the sample centres' labels, then the
+    # labels of the new centres) cannot raise the inertia.
+    for seed in range(3):
+        assigned = KMeans(n_clusters=20, random_state=seed, refine_iter=0).fit(X)
+        refined = KMeans(n_clusters=20, random_state=seed).fit(X)
+        assert refined.n_iter_ <= assigned.n_iter_ + 1
+        assert refined.inertia_ <= assigned.inertia_ * (1 + 1e-12)
+
+
 def test_deterministic_and_thread_independent(X):
     a = KMeans(n_clusters=9, random_state=3, n_jobs=1).fit(X)
     b = KMeans(n_clusters=9, random_state=3, n_jobs=2).fit(X)
