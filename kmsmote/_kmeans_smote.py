@@ -831,20 +831,23 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         is_class = y == class_label
         n_class = int(is_class.sum())
         threshold = self._class_threshold(n_samples, total_to_generate, n_class, y.shape[0])
-        # Rows grouped by cluster, in row order inside each cluster; 16-bit
-        # keys let NumPy use its radix sort.
-        keys = labels.astype(np.uint16) if n_clusters <= 65536 else labels
-        order = np.argsort(keys, kind="stable")
+        # The class rows grouped by cluster, in row order inside each cluster
+        # (a stable sort of the class rows' labels alone; 16-bit keys let
+        # NumPy use its radix sort), and every cluster's size.
+        sizes = np.bincount(labels, minlength=n_clusters)
+        in_class = np.flatnonzero(is_class)
+        class_labels = labels[in_class]
+        keys = class_labels.astype(np.uint16) if n_clusters <= 65536 else class_labels
+        order = in_class[np.argsort(keys, kind="stable")]
         bounds = np.zeros(n_clusters + 1, dtype=np.int64)
-        np.cumsum(np.bincount(labels, minlength=n_clusters), out=bounds[1:])
+        np.cumsum(np.bincount(class_labels, minlength=n_clusters), out=bounds[1:])
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
         base, class_rows = [], {}
         for c in range(n_clusters):
-            members = order[bounds[c]:bounds[c + 1]]
-            if members.size == 0:
+            if sizes[c] == 0:
                 continue
-            class_rows[c] = members[is_class[members]]
-            base.append(self._cluster_record(class_label, c, members.size,
+            class_rows[c] = order[bounds[c]:bounds[c + 1]]
+            base.append(self._cluster_record(class_label, c, sizes[c],
                                              class_rows[c].size, threshold))
         records, kept_records, path = self._decide_class(
             class_label, n_class, y.shape[0], threshold, base, n_neighbors, stacklevel=5)
