@@ -21,14 +21,18 @@ from ._threading import resolve_n_threads
 from ._validation import validate_fit_data
 
 # The fit runs in two stages.  Seeding (k-means++) and Lloyd iterations to
-# convergence run on a random sample of rows; then a few Lloyd iterations on
-# every row refine the centres.  Lloyd converges slowly on large data (often
+# convergence run on a random sample of rows; then Lloyd iterations on every
+# row (one by default) refine the centres.  Lloyd converges slowly on large data (often
 # 100-200 passes), but the sample already places the centres where the full
 # data would: the refinement passes then cost little and reach a lower
 # inertia than mini-batch k-means (bench/run.py clusterer).
+# The automatic sample: at least 10,000 rows, 500 per cluster, and
+# n_samples / 50 rows up to 50,000 (kmsmote.dask gathers the sample on the
+# client: it stays a small part of large data).
 _AUTO_SAMPLE_MIN = 10_000
 _AUTO_SAMPLE_PER_CLUSTER = 500
-_AUTO_SAMPLE_FRACTION = 50  # at least n_samples / 50 rows
+_AUTO_SAMPLE_FRACTION = 50
+_AUTO_SAMPLE_FRACTION_MAX = 50_000
 # The sample stage stops once the centres move less than this share of
 # their sampling noise (KMeans._sample_tol).
 _SAMPLE_NOISE_SHARE = 0.03
@@ -87,8 +91,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
     sample_size : int, "auto" or None, default="auto"
         Rows on which the centres are seeded and iterated before the
         refinement on all rows.  ``"auto"`` means
-        ``max(10000, 500 * n_clusters, n_samples // 50)`` rows; ``None``, or
-        any size of at least ``n_samples``, runs plain Lloyd on all rows.
+        ``max(10000, 500 * n_clusters, min(n_samples // 50, 50000))`` rows;
+        ``None``, or any size of at least ``n_samples``, runs plain Lloyd on
+        all rows.
     refine_iter : int, default=1
         Lloyd iterations on all rows after the sample stage (they stop early
         on convergence); the labels are then those of the final centres.
@@ -182,7 +187,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             return None
         if self.sample_size == "auto":
             size = max(_AUTO_SAMPLE_MIN, _AUTO_SAMPLE_PER_CLUSTER * self.n_clusters,
-                       n // _AUTO_SAMPLE_FRACTION)
+                       min(n // _AUTO_SAMPLE_FRACTION, _AUTO_SAMPLE_FRACTION_MAX))
         else:
             size = int(self.sample_size)
         if size >= n:

@@ -70,6 +70,8 @@ def test_auto_sample_grows_with_the_data():
     rows = km._sample_rows(2_000_000, rng)
     assert rows.size == 40_000  # n_samples // 50
     assert np.all(np.diff(rows) > 0) and rows[-1] < 2_000_000
+    assert km._sample_rows(20_000_000, rng).size == 50_000  # at most 50,000 that way
+    assert KMeans(n_clusters=200)._sample_rows(20_000_000, rng).size == 100_000
 
 
 def test_refinement_lowers_the_inertia(X):
