@@ -775,9 +775,13 @@ class_paths_, n_features_in_, feature_names_in_
                 tasks.append(delayed(_gather_rows)(
                     part, inp["kind"], inp["dtype"], inp["exponent"], rows[lo:hi] - offsets[i]))
             Xs = np.concatenate(_compute(*tasks))
-            tol = km.tol * _mean_variance(Xs)
+            variance = _mean_variance(Xs)
+            tol = km.tol * variance
             centers = km._initial_centers(Xs, rng, n_threads, _kmeans.kmeans_plusplus)
-            centers, _, inertia, n_iter = _kmeans.lloyd(Xs, centers, km.max_iter, tol, n_threads)
+            # The sample stage stops where kmsmote.KMeans.fit stops it.
+            sample_tol = tol if sample is None else km._sample_tol(Xs.shape, variance, tol)
+            centers, _, inertia, n_iter = _kmeans.lloyd(Xs, centers, km.max_iter, sample_tol,
+                                                        n_threads)
             if best is None or inertia < best[2]:
                 best = (centers, tol, inertia, n_iter, sample is None)
         centers, tol, _, n_iter, all_rows = best

@@ -238,6 +238,18 @@ def test_import_is_lazy_and_says_how_to_install(tmp_path):
     assert "pip install kmsmote[dask]" in out.stdout
 
 
+def test_default_clusterer_centres_are_single_machine_kmeans(client, data):
+    # The same two stages as kmsmote.KMeans.fit (sample stage stopped by
+    # the same rule, then refine_iter steps over all rows): the same centres,
+    # up to the fixed-point sums' resolution.
+    X, y = data
+    est = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
+    est.fit_resample(on_cluster(client, X, 50_000), on_cluster(client, y, 50_000))
+    ref = kmsmote.KMeans(n_clusters=12, random_state=PARAMS["random_state"]).fit(X)
+    np.testing.assert_allclose(est.kmeans_estimator_.cluster_centers_, ref.cluster_centers_,
+                               rtol=0, atol=1e-9)
+
+
 def test_distributed_lloyd_step_matches_the_kernel():
     """One refinement step over partitions (exact sums, tree reduction,
     empty-cluster relocation) against the single-process C kernel."""
