@@ -98,7 +98,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         Lloyd iterations on all rows after the sample stage (they stop early
         on convergence); the labels are then those of the final centres.
         Each iteration costs a pass over all rows; on the benchmark data a
-        second one lowered the inertia by less than 0.1 %.  Ignored when the
+        second one lowered the inertia by 0.1 % or less.  Ignored when the
         sample is all rows.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampling and of the initialisation.
