@@ -211,6 +211,18 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
         size, d = shape
         return max(tol, _SAMPLE_NOISE_SHARE * self.n_clusters**2 * d * variance / size)
 
+    def _sample_stage(self, Xs, whole, rng, n_threads):
+        """Seeding and Lloyd iterations on the sample Xs (all rows if
+        whole), stopped by _sample_tol on a sample: (centres, labels,
+        inertia, iterations, tol), tol being scikit-learn's, with which the
+        refinement on all rows stops.  kmsmote.dask runs the same stage."""
+        kmeanspp, lloyd, _ = _kernels(Xs)
+        variance = _mean_variance(Xs)
+        tol = self.tol * variance
+        centers = self._initial_centers(Xs, rng, n_threads, kmeanspp)
+        stop = tol if whole else self._sample_tol(Xs.shape, variance, tol)
+        return (*lloyd(Xs, centers, self.max_iter, stop, n_threads), tol)
+
     def _initial_centers(self, Xs, rng, n_threads, kmeanspp):
         k = self.n_clusters
         if isinstance(self.init, np.ndarray):
@@ -255,19 +267,15 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
             raise ValueError(
                 f"n_samples={n} should be >= n_clusters={self.n_clusters}."
             )
-        kmeanspp, lloyd, _ = _kernels(X)
+        _, lloyd, _ = _kernels(X)
         rng = check_random_state(self.random_state)
         n_threads = resolve_n_threads(self.n_jobs)
         best = None
         for _ in range(self.n_init):
             sample = self._sample_rows(n, rng)
             Xs = X if sample is None else X[sample]
-            variance = _mean_variance(Xs)
-            tol = self.tol * variance
-            centers = self._initial_centers(Xs, rng, n_threads, kmeanspp)
-            sample_tol = tol if sample is None else self._sample_tol(Xs.shape, variance, tol)
-            centers, labels, inertia, n_iter = lloyd(Xs, centers, self.max_iter, sample_tol,
-                                                     n_threads)
+            centers, labels, inertia, n_iter, tol = self._sample_stage(
+                Xs, sample is None, rng, n_threads)
             if sample is not None:
                 # refine_iter=0 still assigns every row (labels_, inertia_).
                 centers, labels, inertia, n_refine = lloyd(

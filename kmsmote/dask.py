@@ -55,7 +55,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _generate, _kmeans
 from . import _kmeans_smote as _facade
-from ._kmeans_estimator import KMeans, _mean_variance
+from ._kmeans_estimator import KMeans
 from ._sampling_strategy import sampling_strategy_from_counts
 from ._threading import resolve_n_threads
 from ._validation import is_plain_euclidean_nn
@@ -775,13 +775,8 @@ class_paths_, n_features_in_, feature_names_in_
                 tasks.append(delayed(_gather_rows)(
                     part, inp["kind"], inp["dtype"], inp["exponent"], rows[lo:hi] - offsets[i]))
             Xs = np.concatenate(_compute(*tasks))
-            variance = _mean_variance(Xs)
-            tol = km.tol * variance
-            centers = km._initial_centers(Xs, rng, n_threads, _kmeans.kmeans_plusplus)
-            # The sample stage stops where kmsmote.KMeans.fit stops it.
-            sample_tol = tol if sample is None else km._sample_tol(Xs.shape, variance, tol)
-            centers, _, inertia, n_iter = _kmeans.lloyd(Xs, centers, km.max_iter, sample_tol,
-                                                        n_threads)
+            centers, _, inertia, n_iter, tol = km._sample_stage(Xs, sample is None, rng,
+                                                               n_threads)
             if best is None or inertia < best[2]:
                 best = (centers, tol, inertia, n_iter, sample is None)
         centers, tol, _, n_iter, all_rows = best
