@@ -62,6 +62,26 @@ def validate_fit_data(estimator, X, y=None, **check_params):
     return out
 
 
+def _truncate_nullable_ints(array, dtypes):
+    """The output values, with the columns that are pandas nullable integers
+    (``Int64``, ``UInt8``, ...) rounded toward zero.
+
+    A numpy integer column turns a synthetic value such as 2.6 into 2 when it
+    is cast back; pandas refuses the same cast into a nullable integer dtype
+    ("cannot safely cast non-equivalent float64"), and the reference stops
+    there.  Rounding those columns the same way first gives them what their
+    numpy counterparts get.  ``array`` is the sampler's own new output.
+    """
+    import pandas as pd
+
+    if not np.issubdtype(array.dtype, np.floating):
+        return array
+    for j, dtype in enumerate(dtypes):
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
+            np.trunc(array[:, j], out=array[:, j])
+    return array
+
+
 class OutputFormatter:
     """Give the resampled arrays back in the containers the user passed.
 
@@ -95,7 +115,8 @@ class OutputFormatter:
             if sparse.issparse(array):
                 frame = pd.DataFrame.sparse.from_spmatrix(array, columns=props["columns"])
             else:
-                frame = pd.DataFrame(array, columns=props["columns"])
+                frame = pd.DataFrame(_truncate_nullable_ints(array, props["dtypes"]),
+                                     columns=props["columns"])
             return frame.astype(props["dtypes"])
         if kind == "series":
             import pandas as pd
