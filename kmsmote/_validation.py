@@ -62,22 +62,28 @@ def validate_fit_data(estimator, X, y=None, **check_params):
     return out
 
 
-def _truncate_nullable_ints(array, dtypes):
-    """The output values, with the columns that are pandas nullable integers
-    (``Int64``, ``UInt8``, ...) rounded toward zero.
+def _cast_nullable_like_numpy(array, dtypes):
+    """The output values, with the columns that pandas' nullable dtypes hold
+    prepared so that they cast back as their numpy twins do.
 
     A numpy integer column turns a synthetic value such as 2.6 into 2 when it
-    is cast back; pandas refuses the same cast into a nullable integer dtype
-    ("cannot safely cast non-equivalent float64"), and the reference stops
-    there.  Rounding those columns the same way first gives them what their
-    numpy counterparts get.  ``array`` is the sampler's own new output.
+    is cast back, and a numpy bool column turns any non-zero value into True;
+    pandas refuses both casts into ``Int64``, ``UInt16``, ... and
+    ``boolean`` ("cannot safely cast non-equivalent float64", "Need to pass
+    bool-like values"), and the reference stops there.  Rounding toward zero,
+    and mapping non-zero to 1, first gives those columns what their numpy
+    twins get.  ``array`` is the sampler's own new output.
     """
     import pandas as pd
 
     if not np.issubdtype(array.dtype, np.floating):
         return array
     for j, dtype in enumerate(dtypes):
-        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            continue
+        if isinstance(dtype, pd.BooleanDtype):
+            array[:, j] = array[:, j] != 0
+        elif pd.api.types.is_integer_dtype(dtype):
             np.trunc(array[:, j], out=array[:, j])
     return array
 
@@ -115,7 +121,7 @@ class OutputFormatter:
             if sparse.issparse(array):
                 frame = pd.DataFrame.sparse.from_spmatrix(array, columns=props["columns"])
             else:
-                frame = pd.DataFrame(_truncate_nullable_ints(array, props["dtypes"]),
+                frame = pd.DataFrame(_cast_nullable_like_numpy(array, props["dtypes"]),
                                      columns=props["columns"])
             return frame.astype(props["dtypes"])
         if kind == "series":

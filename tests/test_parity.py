@@ -227,25 +227,29 @@ def test_integer_features_match_reference_when_no_wraparound():
     assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
 
 
-def test_nullable_integer_columns_come_back_as_their_numpy_twins():
-    # The reference fails here: pandas will not cast 2.6 into Int64.  Ours
-    # gives those columns what int64 / uint16 columns get.
+@pytest.mark.parametrize("twins", [{"b": "Int64", "c": "UInt16"}, {"b": "Int8", "d": "boolean"}])
+def test_nullable_columns_come_back_as_their_numpy_twins(twins):
+    # The reference fails here: pandas will not cast 2.6 into Int64, nor 0.3
+    # into boolean.  Ours gives those columns what int64 / uint16 / bool
+    # columns get.
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(1)
     df = pd.DataFrame({"a": rng.normal(size=500), "b": rng.randint(-50, 50, 500),
-                       "c": rng.randint(0, 900, 500).astype(np.uint16)})
+                       "c": rng.randint(0, 900, 500).astype(np.uint16),
+                       "d": rng.uniform(size=500) < 0.5})
     y = pd.Series((rng.uniform(size=500) < 0.2).astype(int), name="t")
-    nullable = df.astype({"b": "Int64", "c": "UInt16"})
+    nullable = df.astype(twins)
     params = dict(kmeans_estimator=SkKMeans(n_clusters=3, n_init=1, random_state=0),
                   random_state=0, cluster_balance_threshold=0.0)
     Xo, yo = kmsmote.KMeansSMOTE(**params).fit_resample(nullable, y)
     Xn, yn = kmsmote.KMeansSMOTE(**params).fit_resample(df, y)
-    assert [str(t) for t in Xo.dtypes] == ["float64", "Int64", "UInt16"]
+    assert [str(t) for t in Xo.dtypes] == [str(t) for t in nullable.dtypes]
     assert len(Xo) > len(df)
     for col in df.columns:
         assert np.array_equal(Xo[col].to_numpy(dtype=np.float64), Xn[col].to_numpy(dtype=np.float64))
+    assert Xn["d"].dtype == bool and 0 < Xn["d"].mean() < 1
     pd.testing.assert_series_equal(yo, yn)
-    with pytest.raises(TypeError, match="cannot safely cast"):
+    with pytest.raises(TypeError, match="cannot safely cast|bool-like"):
         imblearn_over.KMeansSMOTE(**params).fit_resample(nullable, y)
 
 
