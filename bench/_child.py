@@ -86,6 +86,11 @@ def main():
             out_bytes = X_res.nbytes
         result["output_bytes"] = int(out_bytes + y_res.nbytes)
         result["n_out"] = int(X_res.shape[0])
+        if lib == "kmsmote":
+            # Pairs of class samples inside the kept clusters: the exact
+            # neighbour search and mean distances visit each once.
+            result["pairs"] = int(sum(r["class_count"] * (r["class_count"] - 1) // 2
+                                      for r in sampler.cluster_stats_ if r["kept"]))
         if lib == "kmsmote" and not hasattr(X_res, "tocsr"):
             # The floor: copy input and output once, and one pass that assigns
             # every row to its nearest centre.

@@ -205,7 +205,7 @@ def main(argv=None):
             continue
         elif name == "scaling":
             s = 10 if args.quick else 1
-            per_row = {}
+            per_row, pairs, times = {}, {}, {}
             for n in (100_000, 300_000, 1_000_000, 3_000_000):
                 n //= s
                 path = _data(f"scale_{n}", _classification(n))
@@ -214,11 +214,27 @@ def main(argv=None):
                       for _ in range(args.repeats)]
                 t = _median(rs, "time")
                 per_row[n] = t / n * 1e6
-                print(f"scaling n={n:>9}: {t:.3f} s, {per_row[n]:.3f} us/row", flush=True)
+                pairs[n] = _median(rs, "pairs")
+                times[n] = t
+                print(f"scaling n={n:>9}: {t:.3f} s, {per_row[n]:.3f} us/row, "
+                      f"{pairs[n]:.3g} pairs searched ({pairs[n] / n:.0f} per row)", flush=True)
             ns = sorted(per_row)
-            row = {"workload": "scaling", "us_per_row": per_row,
+            row = {"workload": "scaling", "us_per_row": per_row, "pairs": pairs,
                    "ratio_largest_vs_300k": per_row[ns[-1]] / per_row[ns[1]]}
             print(f"scaling: time per row at {ns[-1]} / at {ns[1]} = {row['ratio_largest_vs_300k']:.2f}")
+            # With 20 clusters whatever n, the exact search's pairs grow as
+            # n^2: split the time into a fixed, a per-row and a per-pair cost
+            # (least squares on relative errors over the sizes) to show which
+            # part grows.
+            t_obs = np.array([times[n] for n in ns])
+            A = np.array([[1.0, n, pairs[n]] for n in ns]) / t_obs[:, None]
+            (fixed, per_n, per_pair), *_ = np.linalg.lstsq(A, np.ones(len(ns)), rcond=None)
+            row["fit_fixed_s"] = fixed
+            row["fit_us_per_row"], row["fit_ns_per_pair"] = per_n * 1e6, per_pair * 1e9
+            print(f"scaling: time ~ {fixed:.3f} s + {per_n * 1e6:.3f} us x rows + "
+                  f"{per_pair * 1e9:.3f} ns x pairs; "
+                  f"pairs per row at {ns[-1]} / at {ns[1]} = "
+                  f"{pairs[ns[-1]] / ns[-1] / (pairs[ns[1]] / ns[1]):.1f}")
             rows.append(row)
             continue
         elif name == "clusterer":
