@@ -47,12 +47,15 @@ typedef long long kms__v2l __attribute__((vector_size(16)));
 typedef long long kms__v4l __attribute__((vector_size(32)));
 
 /* Dot-product micro-tile: acc[p][v] = sum_f Pt[f, p] * Bt[f, c + W*v],
- * features in ascending order from +0. */
-#define KMS__DOT_TILE(V, W, NV)                                               \
+ * features in ascending order from +0, or from FROM[p * LDF + c + W*v]
+ * (the sums of the features before these) if FROM is not NULL. */
+#define KMS__DOT_TILE_FROM(V, W, NV, FROM, LDF)                               \
     V acc[KMS_DIST_NP][NV];                                                   \
     for (int p = 0; p < KMS_DIST_NP; p++) {                                   \
         for (int v = 0; v < NV; v++) {                                        \
-            acc[p][v] = (V){0};                                               \
+            acc[p][v] = (FROM) != NULL                                        \
+                            ? *(const V *)((FROM) + p * (LDF) + c + W * v)    \
+                            : (V){0};                                         \
         }                                                                     \
     }                                                                         \
     for (kms_idx f = 0; f < d; f++) {                                         \
@@ -66,6 +69,22 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
             const double x = pf[p];                                           \
             for (int v = 0; v < NV; v++) {                                    \
                 acc[p][v] += x * b[v];                                        \
+            }                                                                 \
+        }                                                                     \
+    }
+
+#define KMS__DOT_TILE(V, W, NV) KMS__DOT_TILE_FROM(V, W, NV, (const double *)NULL, 0)
+
+/* Partial dot products of a strip: part_out[p * ldo + c] receives
+ * part_in[p * ldo + c] (or +0 if part_in is NULL) plus the products of the
+ * d features of Pt and Bt, in order.  part_in may be part_out. */
+#define KMS__DDOTSTRIP_BODY(V, W, NV)                                         \
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
+    for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
+        KMS__DOT_TILE_FROM(V, W, NV, part_in, ldo)                            \
+        for (int p = 0; p < KMS_DIST_NP; p++) {                               \
+            for (int v = 0; v < NV; v++) {                                    \
+                *(V *)(part_out + p * ldo + c + W * v) = acc[p][v];           \
             }                                                                 \
         }                                                                     \
     }
@@ -84,10 +103,10 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
  * statement run after each vector o is stored (at p, c, v), for the square
  * roots: storing them right after each micro-tile lets the unpipelined
  * square roots overlap the next micro-tile's multiplications. */
-#define KMS__EXPAND_STRIP(V, L, W, NV, AFTER)                                 \
+#define KMS__EXPAND_STRIP(V, L, W, NV, FROM, AFTER)                           \
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;   \
     for (kms_idx c = 0; c < ncp; c += W * NV) {                               \
-        KMS__DOT_TILE(V, W, NV)                                               \
+        KMS__DOT_TILE_FROM(V, W, NV, FROM, ldo)                               \
         for (int p = 0; p < KMS_DIST_NP; p++) {                               \
             const V pnv = (V){0} + pn[p];                                     \
             for (int v = 0; v < NV; v++) {                                    \
@@ -100,11 +119,14 @@ typedef long long kms__v4l __attribute__((vector_size(32)));
         }                                                                     \
     }
 
-#define KMS__DSTRIP_BODY(V, L, W, NV) KMS__EXPAND_STRIP(V, L, W, NV, )
+#define KMS__DSTRIP_BODY(V, L, W, NV)                                         \
+    KMS__EXPAND_STRIP(V, L, W, NV, (const double *)NULL, )
 
-/* As KMS__DSTRIP_BODY, and sq receives the square roots. */
+/* As KMS__DSTRIP_BODY, the dot products continuing from part if it is not
+ * NULL, and sq receives the square roots. */
 #define KMS__DSQSTRIP_BODY(V, L, W, NV, SQRTV)                                \
-    KMS__EXPAND_STRIP(V, L, W, NV, *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);)
+    KMS__EXPAND_STRIP(V, L, W, NV, part,                                      \
+                      *(V *)(sq + p * ldo + c + W * v) = SQRTV(o);)
 
 /* Nearest: fold the micro-tile into the running minimum (strict <, points
  * in ascending order), selecting with masks so that it stays in vectors.
@@ -168,9 +190,17 @@ static inline kms__v2d kms__sqrt_v2d(kms__v2d x)
 static void kms__dsqstrip_v2d(const double *Pt, kms_idx ldp, const double *pn,
                               const double *Bt, kms_idx ldb, const double *bn,
                               kms_idx d, kms_idx nc, double *out, kms_idx ldo,
-                              double *sq)
+                              double *sq, const double *part)
 {
     KMS__DSQSTRIP_BODY(kms__v2d, kms__v2l, 2, 2, KMS__SQRT_V2D)
+}
+
+static void kms__ddotstrip_v2d(const double *Pt, kms_idx ldp, const double *Bt,
+                               kms_idx ldb, kms_idx d, kms_idx nc,
+                               const double *part_in, double *part_out,
+                               kms_idx ldo)
+{
+    KMS__DDOTSTRIP_BODY(kms__v2d, 2, 2)
 }
 
 static void kms__dstrip_v2d(const double *Pt, kms_idx ldp, const double *pn,
@@ -198,9 +228,18 @@ __attribute__((target("avx2")))
 static void kms__dsqstrip_v4d(const double *Pt, kms_idx ldp, const double *pn,
                               const double *Bt, kms_idx ldb, const double *bn,
                               kms_idx d, kms_idx nc, double *out, kms_idx ldo,
-                              double *sq)
+                              double *sq, const double *part)
 {
     KMS__DSQSTRIP_BODY(kms__v4d, kms__v4l, 4, 2, KMS__SQRT_V4D)
+}
+
+__attribute__((target("avx2")))
+static void kms__ddotstrip_v4d(const double *Pt, kms_idx ldp, const double *Bt,
+                               kms_idx ldb, kms_idx d, kms_idx nc,
+                               const double *part_in, double *part_out,
+                               kms_idx ldo)
+{
+    KMS__DDOTSTRIP_BODY(kms__v4d, 4, 2)
 }
 
 __attribute__((target("avx2")))
@@ -228,12 +267,14 @@ static void kms__dnearest_v4d(const double *Pt, kms_idx ldp, const double *pn,
 
 #else /* portable C: the same operations, one output at a time */
 
-/* Dot products of one point against the columns, features in order. */
+/* Dot products of one point against the columns, features in order,
+ * from +0 or from the partial sums from[c] if from is not NULL. */
 static void kms__dot_c(const double *Pt, kms_idx ldp, int p, const double *Bt,
-                       kms_idx ldb, kms_idx d, kms_idx ncp, double *o)
+                       kms_idx ldb, kms_idx d, kms_idx ncp, const double *from,
+                       double *o)
 {
     for (kms_idx c = 0; c < ncp; c++) {
-        o[c] = 0.0;
+        o[c] = from != NULL ? from[c] : 0.0;
     }
     for (kms_idx f = 0; f < d; f++) {
         const double x = Pt[f * ldp + p];
@@ -244,27 +285,47 @@ static void kms__dot_c(const double *Pt, kms_idx ldp, int p, const double *Bt,
     }
 }
 
-static void kms__dstrip_c(const double *Pt, kms_idx ldp, const double *pn,
-                          const double *Bt, kms_idx ldb, const double *bn,
-                          kms_idx d, kms_idx nc, double *out, kms_idx ldo)
+static void kms__dstrip_from_c(const double *Pt, kms_idx ldp, const double *pn,
+                               const double *Bt, kms_idx ldb, const double *bn,
+                               kms_idx d, kms_idx nc, double *out, kms_idx ldo,
+                               const double *part)
 {
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
     for (int p = 0; p < KMS_DIST_NP; p++) {
         double *o = out + p * ldo;
-        kms__dot_c(Pt, ldp, p, Bt, ldb, d, ncp, o);
+        kms__dot_c(Pt, ldp, p, Bt, ldb, d, ncp, part != NULL ? part + p * ldo : NULL, o);
         for (kms_idx c = 0; c < ncp; c++) {
             o[c] = kms__expand(bn[c], o[c], pn[p]);
         }
     }
 }
 
+static void kms__dstrip_c(const double *Pt, kms_idx ldp, const double *pn,
+                          const double *Bt, kms_idx ldb, const double *bn,
+                          kms_idx d, kms_idx nc, double *out, kms_idx ldo)
+{
+    kms__dstrip_from_c(Pt, ldp, pn, Bt, ldb, bn, d, nc, out, ldo, NULL);
+}
+
+static void kms__ddotstrip_c(const double *Pt, kms_idx ldp, const double *Bt,
+                             kms_idx ldb, kms_idx d, kms_idx nc,
+                             const double *part_in, double *part_out,
+                             kms_idx ldo)
+{
+    const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
+    for (int p = 0; p < KMS_DIST_NP; p++) {
+        kms__dot_c(Pt, ldp, p, Bt, ldb, d, ncp,
+                   part_in != NULL ? part_in + p * ldo : NULL, part_out + p * ldo);
+    }
+}
+
 static void kms__dsqstrip_c(const double *Pt, kms_idx ldp, const double *pn,
                             const double *Bt, kms_idx ldb, const double *bn,
                             kms_idx d, kms_idx nc, double *out, kms_idx ldo,
-                            double *sq)
+                            double *sq, const double *part)
 {
     const kms_idx ncp = (nc + KMS_DIST_NC - 1) / KMS_DIST_NC * KMS_DIST_NC;
-    kms__dstrip_c(Pt, ldp, pn, Bt, ldb, bn, d, nc, out, ldo);
+    kms__dstrip_from_c(Pt, ldp, pn, Bt, ldb, bn, d, nc, out, ldo, part);
     for (int p = 0; p < KMS_DIST_NP; p++) {
         for (kms_idx c = 0; c < ncp; c++) {
             sq[p * ldo + c] = sqrt(out[p * ldo + c]);
@@ -282,7 +343,7 @@ static void kms__dnearest_c(const double *Pt, kms_idx ldp, const double *pn,
     double dot[KMS_DIST_NC];
     for (kms_idx c0 = 0; c0 < ncp; c0 += KMS_DIST_NC) {
         for (int p = 0; p < np; p++) {
-            kms__dot_c(Pt, ldp, p, Bt + c0, ldb, d, KMS_DIST_NC, dot);
+            kms__dot_c(Pt, ldp, p, Bt + c0, ldb, d, KMS_DIST_NC, NULL, dot);
             for (kms_idx c = 0; c < KMS_DIST_NC; c++) {
                 const double dv = kms__expand(bn[c0 + c], dot[c], pn[p]);
                 if (init && p == 0) {
@@ -318,6 +379,20 @@ kms__dsqstrip_fn kms__dsqstrip_kernel(void)
     return kms__dsqstrip_v2d;
 #else
     return kms__dsqstrip_c;
+#endif
+}
+
+kms__ddotstrip_fn kms__ddotstrip_kernel(void)
+{
+#if KMS_HAVE_VECTOR_EXT
+#if KMS_X86_DISPATCH
+    if (kms__use_avx2()) {
+        return kms__ddotstrip_v4d;
+    }
+#endif
+    return kms__ddotstrip_v2d;
+#else
+    return kms__ddotstrip_c;
 #endif
 }
 

@@ -71,14 +71,28 @@ typedef void (*kms__dstrip_fn)(const double *Pt, kms_idx ldp, const double *pn,
 kms__dstrip_fn kms__dstrip_kernel(void);
 
 /* Expansion strip with square roots: as kms__dstrip_fn, and also
- * sq[p * ldo + c] = sqrt(out[p * ldo + c]) for the same outputs. */
+ * sq[p * ldo + c] = sqrt(out[p * ldo + c]) for the same outputs.  If part
+ * is not NULL, each dot product starts from part[p * ldo + c] (the sum of
+ * the features before those of Pt and Bt, from kms__ddotstrip_fn) instead
+ * of +0: splitting the features so gives bit-identical results. */
 typedef void (*kms__dsqstrip_fn)(const double *Pt, kms_idx ldp,
                                  const double *pn, const double *Bt,
                                  kms_idx ldb, const double *bn, kms_idx d,
                                  kms_idx nc, double *out, kms_idx ldo,
-                                 double *sq);
+                                 double *sq, const double *part);
 
 kms__dsqstrip_fn kms__dsqstrip_kernel(void);
+
+/* Partial dot products of a strip over d features: part_out[p * ldo + c]
+ * = part_in[p * ldo + c] (+0 if part_in is NULL) + sum_f Pt[f*ldp+p]
+ * Bt[f*ldb+c], features in order; part_in may equal part_out.  With it
+ * a long feature range is walked in chunks that stay in cache. */
+typedef void (*kms__ddotstrip_fn)(const double *Pt, kms_idx ldp,
+                                  const double *Bt, kms_idx ldb, kms_idx d,
+                                  kms_idx nc, const double *part_in,
+                                  double *part_out, kms_idx ldo);
+
+kms__ddotstrip_fn kms__ddotstrip_kernel(void);
 
 /* Running nearest point for the columns of Bt, with the distances of
  * kms__dstrip_fn:  the np (<= NP) points of Pt are numbered c_first,

@@ -21,6 +21,18 @@
  * blocks.  Fixed (the pair sum is accumulated per unit). */
 #define KMS_KNN_SUPER 4
 
+/* Leading dimension of the gathered feature-major blocks of BLOCK rows.
+ * Not BLOCK itself: a stride of BLOCK doubles (512 bytes) maps every
+ * feature's values to the same few sets of a 32 KiB L1 cache, which a
+ * micro-tile walking 200 features then thrashes.  The padding changes no
+ * operation, only where the values sit. */
+#define KMS_KNN_LD (KMS_BLOCK + 8)
+
+/* Features per pass over a tile when there are more: a chunk of a block
+ * (CHUNK x LD doubles, 72 KiB) stays in the L2 cache, and a strip's
+ * (4 x CHUNK values on CHUNK lines) in L1.  No result depends on it. */
+#define KMS_KNN_FEATURE_CHUNK 128
+
 /* (da, pa) comes strictly before (db, pb) in the (distance, position) order. */
 static inline int kms__before(double da, kms_idx pa, double db, kms_idx pb)
 {
@@ -100,7 +112,7 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
  * more than the margin cannot enter that list; every other pair gets its
  * exact distance and is offered.  Where e is too small for its margin
  * (near points far from the origin: the expansion cancels), the pair sum
- * takes the exact distance too (KMS_KNN_EXACT_BELOW); the decision reads
+ * takes the exact distance too (kms__screen.exact); the decision reads
  * only e, the norms and the margin, whose number of terms both kernels
  * take from the set's non-zero values, so dense and CSR data make the
  * same one.  A top-k list under the total order
@@ -114,20 +126,24 @@ kms__knn_pair_sum(const double *restrict srow, kms_idx n, kms__ksum *acc)
 typedef void (*kms__exact_fn)(const void *src, kms_idx i, kms_idx j0,
                               unsigned mask, double *out);
 
-/* A pair whose expansion value is below KMS_KNN_EXACT_BELOW times its
- * margin adds its exact distance to the pair sum instead: every term of
- * the pair sum then has a relative error below 2^-42 (the expansion is
- * within half its margin of the truth), however far the points are from
- * the origin compared with their distances. */
-#define KMS_KNN_EXACT_BELOW 0x1p40
-
 /* Screening margin for pairs of n terms: tol * (|x_i|^2 + |x_j|^2) + atol.
  * Terms that are exactly zero add no rounding error, so n counts the
  * non-zero ones (the kernels use twice the most non-zero values of a
- * member, at most d). */
+ * member, at most d).
+ *
+ * A pair whose expansion value is below exact times its margin adds its
+ * exact distance to the pair sum instead.  The expansion is within half
+ * its margin of the truth, so every term of the pair sum then has a
+ * relative error below 1 / (4 exact), however far the points are from the
+ * origin compared with their distances: 2^-42 up to 61 terms, and beyond,
+ * (n + 3) 2^-48, 32 times the worst-case bound (n + 3) u of the exact sum
+ * of squared differences itself (u = 2^-53).  (A fixed 2^-42 would send
+ * most pairs of wide data to the exact sum: with 768 features, every pair
+ * closer than 0.9 times its points' norms.) */
 typedef struct kms__screen {
     double tol;
     double atol;
+    double exact;
 } kms__screen;
 
 static inline kms__screen kms__screen_init(kms_idx n_terms)
@@ -135,13 +151,14 @@ static inline kms__screen kms__screen_init(kms_idx n_terms)
     kms__screen s;
     s.tol = (4.0 * (double)n_terms + 16.0) * 0x1p-52;
     s.atol = (8.0 * (double)n_terms + 16.0) * 0x1p-1074;
+    s.exact = n_terms + 3 <= 64 ? 0x1p40 : 0x1p46 / (double)(n_terms + 3);
     return s;
 }
 
 /* Non-zero if one of the 8 pairs c < 8 has something to do: it may enter
  * a list, !(e[c] - mg > w) with mg = base + tol * nrmJ[c] and w the larger
  * of worst and worstJ[c], or its pair-sum term must be exact,
- * !(e[c] >= KMS_KNN_EXACT_BELOW * mg) (NaN does both).  The same
+ * !(e[c] >= exact * mg) (NaN does both).  The same
  * operations as the per-pair tests of kms__knn_consume_row_screened, on
  * vectors. */
 #if KMS_HAVE_VECTOR_EXT
@@ -151,12 +168,12 @@ typedef long long kms__sl4 __attribute__((vector_size(32)));
 static inline __attribute__((always_inline)) int
 kms__screen_any8(const double *restrict e, const double *restrict nrmJ,
                  const double *restrict worstJ, double worst, double base,
-                 double tol)
+                 double tol, double exact)
 {
     const kms__sv4 wv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + worst;
     const kms__sv4 bv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + base;
     const kms__sv4 tv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + tol;
-    const kms__sv4 kv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + KMS_KNN_EXACT_BELOW;
+    const kms__sv4 kv = (kms__sv4){0.0, 0.0, 0.0, 0.0} + exact;
     kms__sl4 any = {0, 0, 0, 0};
     for (int h = 0; h < 8; h += 4) {
         const kms__sv4 ev = *(const kms__sv4 *)(e + h);
@@ -173,13 +190,13 @@ kms__screen_any8(const double *restrict e, const double *restrict nrmJ,
 static inline int kms__screen_any8(const double *restrict e,
                                    const double *restrict nrmJ,
                                    const double *restrict worstJ, double worst,
-                                   double base, double tol)
+                                   double base, double tol, double exact)
 {
     int any = 0;
     for (int l = 0; l < 8; l++) {
         const double mg = base + tol * nrmJ[l];
         const double w = worst > worstJ[l] ? worst : worstJ[l];
-        any |= !(e[l] - mg > w) | !(e[l] >= KMS_KNN_EXACT_BELOW * mg);
+        any |= !(e[l] - mg > w) | !(e[l] >= exact * mg);
     }
     return any;
 }
@@ -191,12 +208,12 @@ static inline int kms__screen_any8(const double *restrict e,
 static inline __attribute__((always_inline, target("avx2"))) int
 kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
                       const double *restrict worstJ, double worst, double base,
-                      double tol)
+                      double tol, double exact)
 {
     const __m256d wv = _mm256_set1_pd(worst);
     const __m256d bv = _mm256_set1_pd(base);
     const __m256d tv = _mm256_set1_pd(tol);
-    const __m256d kv = _mm256_set1_pd(KMS_KNN_EXACT_BELOW);
+    const __m256d kv = _mm256_set1_pd(exact);
     __m256d any = _mm256_setzero_pd();
     for (int h = 0; h < 8; h += 4) {
         const __m256d ev = _mm256_loadu_pd(e + h);

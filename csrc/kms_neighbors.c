@@ -55,7 +55,7 @@ static kms_idx kms__col_nonzeros_max(const double *restrict M, kms_idx ld,
  * buffers: the differences summed over the features in ascending order
  * from +0, exactly as the exact strip kernels form them. */
 typedef struct kms__tile_src {
-    const double *At; /* row block, feature-major, leading dimension BLOCK */
+    const double *At; /* row block, feature-major, leading dimension KMS_KNN_LD */
     const double *Bt; /* column block, the same */
     kms_idx d;
     kms_idx I0;
@@ -74,8 +74,8 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
          * in feature order), within the block's buffer. */
         double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
         for (kms_idx f = 0; f < d; f++) {
-            const double x = a[f * KMS_BLOCK];
-            const double *restrict b = src->Bt + f * KMS_BLOCK + c0;
+            const double x = a[f * KMS_KNN_LD];
+            const double *restrict b = src->Bt + f * KMS_KNN_LD + c0;
             for (int l = 0; l < 8; l++) {
                 const double t = x - b[l];
                 acc[l] += t * t;
@@ -91,7 +91,7 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
             const double *restrict b = src->Bt + c0 + l;
             double acc = 0.0;
             for (kms_idx f = 0; f < d; f++) {
-                const double t = a[f * KMS_BLOCK] - b[f * KMS_BLOCK];
+                const double t = a[f * KMS_KNN_LD] - b[f * KMS_KNN_LD];
                 acc += t * t;
             }
             out[l] = acc;
@@ -99,14 +99,33 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
     }
 }
 
+/* The tile's strips: kms__knn_tile's strip loop, with its columns. */
+#define KMS__TILE_STRIPS(BODY)                                                \
+    for (kms_idx r0 = 0; r0 < nrI; r0 += KMS_DIST_NP) {                      \
+        /* On the diagonal, columns below the strip's first row are skipped \
+         * in whole micro-tiles. */                                         \
+        const kms_idx cs = diag ? (r0 + 1) / KMS_DIST_NC * KMS_DIST_NC : 0;   \
+        if (cs >= ncJ) {                                                      \
+            break;                                                            \
+        }                                                                     \
+        BODY                                                                  \
+    }
+
 /* One tile: rows I0 .. I0+nrI-1 (feature-major in At, squared norms an)
  * against columns J0 .. J0+ncJ-1 (feature-major in Bt, squared norms bn).
  * On the diagonal (Bt == At) only the pairs c > r are visited.  The
  * expansion strip gives every pair's screening value and its square root,
  * which goes to the pair sum (row r's piece to racc[r]); the pairs that may enter a list get
  * their exact distance (kms__knn_consume_row_screened, shared with the CSR
- * kernel).  strip and sq are NP x BLOCK scratch. */
-static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
+ * kernel).  strip and sq are NP x BLOCK scratch.
+ *
+ * With more than KMS_KNN_FEATURE_CHUNK features, the dot products are
+ * first summed over all but the last chunk of features, the whole tile
+ * one chunk at a time (into part, BLOCK x BLOCK scratch), so that the
+ * chunk of both blocks stays in cache; the strips then finish from part.
+ * The sums are the same, bit for bit. */
+static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__ddotstrip_fn ddot_fn,
+                          kms__screen_row_fn row_fn,
                           const double *restrict At,
                           const double *restrict an, const double *restrict Bt,
                           const double *restrict bn, kms_idx d, kms_idx I0,
@@ -114,19 +133,24 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                           kms_idx k, kms__screen scr, double *restrict ldist,
                           kms_idx *restrict lpos, double *restrict strip,
                           double *restrict sq, double *restrict worstJ,
-                          kms__ksum *racc)
+                          double *restrict part, kms__ksum *racc)
 {
     const kms__tile_src src = {At, Bt, d, I0, J0};
     kms__knn_worst_init(ldist, J0, ncJ, k, worstJ);
-    for (kms_idx r0 = 0; r0 < nrI; r0 += KMS_DIST_NP) {
-        /* On the diagonal, columns below the strip's first row are skipped
-         * in whole micro-tiles. */
-        const kms_idx cs = diag ? (r0 + 1) / KMS_DIST_NC * KMS_DIST_NC : 0;
-        if (cs >= ncJ) {
-            break;
-        }
-        dstrip_fn(At + r0, KMS_BLOCK, an + r0, Bt + cs, KMS_BLOCK, bn + cs, d,
-                  ncJ - cs, strip + cs, KMS_BLOCK, sq + cs);
+    kms_idx f0 = 0;
+    for (; d - f0 > KMS_KNN_FEATURE_CHUNK; f0 += KMS_KNN_FEATURE_CHUNK) {
+        const double *Af = At + f0 * KMS_KNN_LD, *Bf = Bt + f0 * KMS_KNN_LD;
+        KMS__TILE_STRIPS(
+            double *pr = part + r0 * KMS_BLOCK + cs;
+            ddot_fn(Af + r0, KMS_KNN_LD, Bf + cs, KMS_KNN_LD, KMS_KNN_FEATURE_CHUNK,
+                    ncJ - cs, f0 == 0 ? NULL : pr, pr, KMS_BLOCK);
+        )
+    }
+    const double *Af = At + f0 * KMS_KNN_LD, *Bf = Bt + f0 * KMS_KNN_LD;
+    KMS__TILE_STRIPS(
+        dstrip_fn(Af + r0, KMS_KNN_LD, an + r0, Bf + cs, KMS_KNN_LD, bn + cs, d - f0,
+                  ncJ - cs, strip + cs, KMS_BLOCK, sq + cs,
+                  f0 == 0 ? NULL : part + r0 * KMS_BLOCK + cs);
         const kms_idx r1 = KMS_MIN(nrI, r0 + KMS_DIST_NP);
         for (kms_idx r = r0; r < r1; r++) {
             const kms_idx c0 = diag ? r + 1 : 0;
@@ -140,8 +164,10 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__screen_row_fn row_fn,
                    worstJ + c0, &racc[r], bn + c0, an[r], scr, kms__tile_exact,
                    &src);
         }
-    }
+    )
 }
+
+#undef KMS__TILE_STRIPS
 
 #define KMS_T double
 #define KMS_FN(name) name##_f64

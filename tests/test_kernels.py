@@ -178,6 +178,31 @@ def test_knn_pair_sum_accurate_far_from_the_origin(rng, offset):
         assert_allclose(pair_sum, pdist(X[rows]).sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("d", [129, 256, 300, 768])
+@pytest.mark.parametrize("kind", ["embeddings", "far"])
+def test_knn_wide_data_exact_lists_and_pair_sum(rng, d, kind, exact_lists):
+    # More features than one pass over a tile takes (128): the dot products
+    # are summed chunk by chunk.  "embeddings": unit-norm rows in a tight
+    # cluster, where the expansion loses most of its digits; "far": a cloud
+    # far from the origin.
+    m = 300
+    if kind == "embeddings":
+        X = rng.normal(size=d) + 0.3 * rng.normal(size=(m, d))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+    else:
+        X = 50.0 + rng.normal(size=(m, d))
+    X[7] = X[11]  # a duplicate: a tie
+    rows = rng.permutation(m).astype(np.int64)
+    k = 4
+    ref_nn, ref_dist = exact_lists(X[rows], k)
+    results = [_neighbors.knn_sparsity(X, rows, k, nt, return_distance=True) for nt in (1, 2)]
+    for nn, nn_dist, pair_sum in results:
+        assert_array_equal(nn, ref_nn)
+        assert_array_equal(_bits(nn_dist), _bits(ref_dist))
+        assert_allclose(pair_sum, pdist(X[rows]).sum(), rtol=1e-12)
+    assert results[0][2] == results[1][2]
+
+
 def _sets(rng, sizes, n_total=6000):
     perm = rng.permutation(n_total).astype(np.int64)
     offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
@@ -547,6 +572,11 @@ _DETERMINISM_SCRIPT = textwrap.dedent(
         rng = np.random.default_rng(7)
         out = []
         for dtype in (np.float32, np.float64):
+            # Wide rows: the neighbour kernel's dot products go in chunks.
+            W = (3.0 + rng.normal(size=(400, 300))).astype(dtype)
+            wnn, wnd, ws = _neighbors.knn_sparsity(W, np.arange(400, dtype=np.int64), 3,
+                                                   n_threads, return_distance=True)
+            out += [wnn, wnd, np.array([ws])]
             X = rng.normal(size=(5000, 11)).astype(dtype)
             rows = rng.permutation(5000)[:900].astype(np.int64)
             nn, nd, s = _neighbors.knn_sparsity(X, rows, 3, n_threads, return_distance=True)
@@ -569,7 +599,7 @@ exec(compile(_DETERMINISM_SCRIPT, "<determinism>", "exec"), _determinism)
 
 
 def _assert_all_bit_equal(xs, ys):
-    assert len(xs) == len(ys) == 18
+    assert len(xs) == len(ys) == 24
     for a, b in zip(xs, ys):
         assert a.dtype == b.dtype
         assert_array_equal(_bits(a), _bits(b))
