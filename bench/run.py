@@ -60,6 +60,22 @@ def _sparse_classification(n, d, density, minority, seed=0):
     return make
 
 
+def _embeddings(n, d, topics=12, minority=0.1, seed=0):
+    """Unit-norm float32 rows around a few topic directions, like sentence
+    embeddings; the rare class leans towards two of the topics."""
+
+    def make():
+        rng = np.random.RandomState(seed)
+        topic_dirs = rng.normal(size=(topics, d))
+        y = (rng.uniform(size=n) < minority).astype(np.int64)
+        topic = rng.randint(0, topics, size=n)
+        topic[y == 1] = rng.randint(0, 2, size=int(y.sum()))
+        X = topic_dirs[topic] + 0.8 * rng.normal(size=(n, d))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        return X.astype(np.float32), y
+    return make
+
+
 def _classification(n, d=20, informative=10, weights=(0.9, 0.1), classes=2,
                     dtype=np.float64, seed=0):
     from sklearn.datasets import make_classification
@@ -158,6 +174,7 @@ def workloads(quick):
     W4_64 = _data(f"w4f64_{s}", _classification(200_000 // s, d=200, informative=40))
     W5 = _data(f"w5_{s}", _classification(300_000 // s, d=30, informative=15, classes=5,
                                           weights=(0.5, 0.25, 0.13, 0.08, 0.04)))
+    W6 = _data(f"w6_{s}", _embeddings(60_000 // s, 768))
     S1 = _data(f"s1_{s}", _sparse_classification(200_000 // s, 20_000, 0.001, 0.05))
     S2 = _data(f"s2_{s}", _sparse_classification(1_000_000 // s, 20_000, 0.001, 0.10, seed=1))
     return {
@@ -167,6 +184,9 @@ def workloads(quick):
         "W4": (W4, dict(kmeans_estimator=10, **common)),
         "W4-float64": (W4_64, dict(kmeans_estimator=10, **common)),
         "W5": (W5, dict(kmeans_estimator=20, sampling_strategy="not majority", **common)),
+        # Beyond the issue: wide rows, 60,000 unit-norm 768-d float32
+        # "embeddings", 10 clusters.
+        "W6-wide": (W6, dict(kmeans_estimator=10, **common)),
         # Sparse: 200,000 x 20,000 CSR at 0.1 %, 5 % minority, 10 clusters.
         "S1": (S1, dict(kmeans_estimator=10, **common)),
         # Sparse, large: 1,000,000 x 20,000, 10 % minority in 2 clusters; the
@@ -177,12 +197,12 @@ def workloads(quick):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help="workloads (default: all): W1..W5 scaling threads clusterer")
+    ap.add_argument("names", nargs="*", help="workloads (default: all): W1..W5, W4-float64, W6-wide, scaling, threads, clusterer, S1, S2")
     ap.add_argument("--quick", action="store_true", help="sizes divided by 10")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
     args = ap.parse_args(argv)
-    names = args.names or ["W1", "W2", "W3", "W4", "W4-float64", "W5", "threads", "scaling",
+    names = args.names or ["W1", "W2", "W3", "W4", "W4-float64", "W5", "W6-wide", "threads", "scaling",
                            "clusterer", "S1", "S2"]
     wl = workloads(args.quick)
     rows = []

@@ -26,6 +26,13 @@
  * whatever the number of threads. */
 #define KMS_BLOCK 64
 
+/* Leading dimension of those feature-major buffers.  Not KMS_BLOCK itself:
+ * a stride of 64 doubles (512 bytes) maps every feature's values to the
+ * same few sets of a 32 KiB L1 cache, which a micro-tile walking hundreds
+ * of features then thrashes.  The padding changes no operation, only
+ * where the values sit. */
+#define KMS_GATHER_LD (KMS_BLOCK + 8)
+
 /* Work (about one multiply-add per unit) between two interrupt polls: a few
  * milliseconds, so that Ctrl-C is prompt while the poll, which may have to
  * wait for the GIL, stays rare.  Overridable at compile time (the C tests

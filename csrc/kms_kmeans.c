@@ -44,7 +44,7 @@ static void kms__nearest_block(kms__dnearest_fn nearest_fn,
 {
     for (kms_idx c0 = 0; c0 < k; c0 += KMS_DIST_NP) {
         const int np = (int)KMS_MIN((kms_idx)KMS_DIST_NP, k - c0);
-        nearest_fn(Ct + c0, kp, cn + c0, np, (double)c0, c0 == 0, At, KMS_BLOCK,
+        nearest_fn(Ct + c0, kp, cn + c0, np, (double)c0, c0 == 0, At, KMS_GATHER_LD,
                    xx, d, nr, best, bestc, second);
     }
 }
@@ -65,9 +65,9 @@ typedef struct kms__pass_ws {
                           * and counts for the labels as they are */
 } kms__pass_ws;
 
-/* Doubles of thread scratch before the chunk's sums: At (d x BLOCK), then
+/* Doubles of thread scratch before the chunk's sums: At (d x GATHER_LD), then
  * xx, best, bestc, second and a row list (BLOCK each). */
-#define KMS__PASS_SCRATCH(d) ((d) * KMS_BLOCK + 5 * KMS_BLOCK)
+#define KMS__PASS_SCRATCH(d) ((d) * KMS_GATHER_LD + 5 * KMS_BLOCK)
 
 static void kms__pass_ws_free(kms__pass_ws *ws)
 {

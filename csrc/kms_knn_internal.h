@@ -21,13 +21,6 @@
  * blocks.  Fixed (the pair sum is accumulated per unit). */
 #define KMS_KNN_SUPER 4
 
-/* Leading dimension of the gathered feature-major blocks of BLOCK rows.
- * Not BLOCK itself: a stride of BLOCK doubles (512 bytes) maps every
- * feature's values to the same few sets of a 32 KiB L1 cache, which a
- * micro-tile walking 200 features then thrashes.  The padding changes no
- * operation, only where the values sit. */
-#define KMS_KNN_LD (KMS_BLOCK + 8)
-
 /* Features per pass over a tile when there are more: a chunk of a block
  * (CHUNK x LD doubles, 72 KiB) stays in the L2 cache, and a strip's
  * (4 x CHUNK values on CHUNK lines) in L1.  No result depends on it. */

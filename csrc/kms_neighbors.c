@@ -55,7 +55,7 @@ static kms_idx kms__col_nonzeros_max(const double *restrict M, kms_idx ld,
  * buffers: the differences summed over the features in ascending order
  * from +0, exactly as the exact strip kernels form them. */
 typedef struct kms__tile_src {
-    const double *At; /* row block, feature-major, leading dimension KMS_KNN_LD */
+    const double *At; /* row block, feature-major, leading dimension KMS_GATHER_LD */
     const double *Bt; /* column block, the same */
     kms_idx d;
     kms_idx I0;
@@ -74,8 +74,8 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
          * in feature order), within the block's buffer. */
         double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
         for (kms_idx f = 0; f < d; f++) {
-            const double x = a[f * KMS_KNN_LD];
-            const double *restrict b = src->Bt + f * KMS_KNN_LD + c0;
+            const double x = a[f * KMS_GATHER_LD];
+            const double *restrict b = src->Bt + f * KMS_GATHER_LD + c0;
             for (int l = 0; l < 8; l++) {
                 const double t = x - b[l];
                 acc[l] += t * t;
@@ -91,7 +91,7 @@ static void kms__tile_exact(const void *src_, kms_idx i, kms_idx j0,
             const double *restrict b = src->Bt + c0 + l;
             double acc = 0.0;
             for (kms_idx f = 0; f < d; f++) {
-                const double t = a[f * KMS_KNN_LD] - b[f * KMS_KNN_LD];
+                const double t = a[f * KMS_GATHER_LD] - b[f * KMS_GATHER_LD];
                 acc += t * t;
             }
             out[l] = acc;
@@ -139,16 +139,16 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__ddotstrip_fn ddot_fn,
     kms__knn_worst_init(ldist, J0, ncJ, k, worstJ);
     kms_idx f0 = 0;
     for (; d - f0 > KMS_KNN_FEATURE_CHUNK; f0 += KMS_KNN_FEATURE_CHUNK) {
-        const double *Af = At + f0 * KMS_KNN_LD, *Bf = Bt + f0 * KMS_KNN_LD;
+        const double *Af = At + f0 * KMS_GATHER_LD, *Bf = Bt + f0 * KMS_GATHER_LD;
         KMS__TILE_STRIPS(
             double *pr = part + r0 * KMS_BLOCK + cs;
-            ddot_fn(Af + r0, KMS_KNN_LD, Bf + cs, KMS_KNN_LD, KMS_KNN_FEATURE_CHUNK,
+            ddot_fn(Af + r0, KMS_GATHER_LD, Bf + cs, KMS_GATHER_LD, KMS_KNN_FEATURE_CHUNK,
                     ncJ - cs, f0 == 0 ? NULL : pr, pr, KMS_BLOCK);
         )
     }
-    const double *Af = At + f0 * KMS_KNN_LD, *Bf = Bt + f0 * KMS_KNN_LD;
+    const double *Af = At + f0 * KMS_GATHER_LD, *Bf = Bt + f0 * KMS_GATHER_LD;
     KMS__TILE_STRIPS(
-        dstrip_fn(Af + r0, KMS_KNN_LD, an + r0, Bf + cs, KMS_KNN_LD, bn + cs, d - f0,
+        dstrip_fn(Af + r0, KMS_GATHER_LD, an + r0, Bf + cs, KMS_GATHER_LD, bn + cs, d - f0,
                   ncJ - cs, strip + cs, KMS_BLOCK, sq + cs,
                   f0 == 0 ? NULL : part + r0 * KMS_BLOCK + cs);
         const kms_idx r1 = KMS_MIN(nrI, r0 + KMS_DIST_NP);
