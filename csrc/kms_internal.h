@@ -219,61 +219,67 @@ static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
  * nr .. round_up(nr, KMS_DIST_NC) - 1 that the strip kernels read as
  * padding (ldA must allow it), and put the columns' squared norms in
  * xx[round_up(nr, KMS_DIST_NC)] (summed as kms__col_sqnorms sums them).
- * Returns non-zero if a
- * NaN or infinity was met: a row's norm is finite unless one of its values
- * is not, or it overflows, so only rows with a non-finite norm have their
- * values looked at. */
+ * Returns non-zero if a NaN or infinity was met: a row's norm is finite
+ * unless one of its values is not, or it overflows, so only rows with a
+ * non-finite norm have their values looked at.
+ *
+ * The rows go eight at a time (kms__gather_group): each feature's eight
+ * values then fill one run of At (a cache line) at once, instead of eight
+ * scattered writes of one value each, and the squared norms are summed on
+ * the way, in feature order from +0. */
+
 /* Rows past the current eight whose cache lines the gather asks for
  * (prefetch). */
 #define KMS__GATHER_AHEAD 8
 
 #define KMS__DEFINE_GATHER(SUFFIX, TYPE)                                      \
+    /* Rows r .. r+g-1 (g <= 8) of the gather; called with a constant g,   \
+     * so that each call compiles to its own unrolled loop. */              \
+    static inline __attribute__((always_inline)) void                        \
+    kms__gather_group_##SUFFIX(const TYPE *restrict X, kms_idx d,            \
+                               const kms_idx *restrict rows, kms_idx row0,   \
+                               kms_idx nr, kms_idx r, int g,                 \
+                               double *restrict At, kms_idx ldA,             \
+                               double *restrict xx)                          \
+    {                                                                         \
+        const TYPE *restrict xg[8];                                           \
+        double sg[8];                                                         \
+        for (int p = 0; p < g; p++) {                                         \
+            xg[p] = X + (rows != NULL ? rows[r + p] : row0 + r + p) * d;      \
+            sg[p] = 0.0;                                                      \
+        }                                                                     \
+        for (kms_idx a = r + g; a < KMS_MIN(nr, r + g + KMS__GATHER_AHEAD); a++) { \
+            const TYPE *ahead = X + (rows != NULL ? rows[a] : row0 + a) * d;  \
+            for (kms_idx f = 0; f < d; f += 64 / (kms_idx)sizeof(TYPE)) {     \
+                __builtin_prefetch(ahead + f);                                \
+            }                                                                 \
+            __builtin_prefetch(ahead + d - 1);                                \
+        }                                                                     \
+        for (kms_idx f = 0; f < d; f++) {                                     \
+            double *restrict o = At + f * ldA + r;                            \
+            for (int p = 0; p < g; p++) {                                     \
+                const double v = (double)xg[p][f];                            \
+                o[p] = v;                                                     \
+                sg[p] += v * v;                                               \
+            }                                                                 \
+        }                                                                     \
+        for (int p = 0; p < g; p++) {                                         \
+            xx[r + p] = sg[p];                                                \
+        }                                                                     \
+    }                                                                         \
+                                                                              \
     static inline int kms__gather_##SUFFIX(                                   \
         const TYPE *restrict X, kms_idx d, const kms_idx *restrict rows,      \
         kms_idx row0, kms_idx nr, double *restrict At, kms_idx ldA,           \
         double *restrict xx)                                                  \
     {                                                                         \
-        /* Eight rows at a time: each feature's eight values fill one run   \
-         * of At (a cache line) at once, instead of eight scattered writes  \
-         * of one value each; the squared norms are summed on the way (in   \
-         * feature order from +0, as kms__col_sqnorms sums them). */        \
         kms_idx r = 0;                                                        \
         for (; r + 8 <= nr; r += 8) {                                         \
-            const TYPE *restrict x8[8];                                       \
-            double s8[8];                                                     \
-            for (int p = 0; p < 8; p++) {                                     \
-                x8[p] = X + (rows != NULL ? rows[r + p] : row0 + r + p) * d;  \
-                s8[p] = 0.0;                                                  \
-            }                                                                 \
-            for (kms_idx a = r + 8; a < KMS_MIN(nr, r + 8 + KMS__GATHER_AHEAD); a++) { \
-                const TYPE *ahead = X + (rows != NULL ? rows[a] : row0 + a) * d; \
-                for (kms_idx f = 0; f < d; f += 64 / (kms_idx)sizeof(TYPE)) { \
-                    __builtin_prefetch(ahead + f);                            \
-                }                                                             \
-                __builtin_prefetch(ahead + d - 1);                            \
-            }                                                                 \
-            for (kms_idx f = 0; f < d; f++) {                                 \
-                double *restrict o = At + f * ldA + r;                        \
-                for (int p = 0; p < 8; p++) {                                 \
-                    const double v = (double)x8[p][f];                        \
-                    o[p] = v;                                                 \
-                    s8[p] += v * v;                                           \
-                }                                                             \
-            }                                                                 \
-            for (int p = 0; p < 8; p++) {                                     \
-                xx[r + p] = s8[p];                                            \
-            }                                                                 \
+            kms__gather_group_##SUFFIX(X, d, rows, row0, nr, r, 8, At, ldA, xx); \
         }                                                                     \
-        for (; r < nr; r++) {                                                 \
-            const TYPE *restrict x =                                          \
-                X + (rows != NULL ? rows[r] : row0 + r) * d;                  \
-            double s1 = 0.0;                                                  \
-            for (kms_idx f = 0; f < d; f++) {                                 \
-                const double v = (double)x[f];                                \
-                At[f * ldA + r] = v;                                          \
-                s1 += v * v;                                                  \
-            }                                                                 \
-            xx[r] = s1;                                                       \
+        if (r < nr) {                                                         \
+            kms__gather_group_##SUFFIX(X, d, rows, row0, nr, r, (int)(nr - r), \
+                                       At, ldA, xx);                          \
         }                                                                     \
         const kms_idx npad = kms__round_up(nr, KMS_DIST_NC);                  \
         for (kms_idx f = 0; f < d; f++) {                                     \

@@ -637,6 +637,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         return not isinstance(params.get("random_state", 0), numbers.Integral)
 
     def _cluster_labels(self, X, X_fit):
+        """The clusterer's label of every row (int32 or int64), checked, and
+        every cluster's size."""
         n_clusters = int(self.kmeans_estimator_.n_clusters)
         labels = np.asarray(self.kmeans_estimator_.fit_predict(X_fit))
         if labels.shape != (X.shape[0],):
@@ -654,7 +656,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 f"[0, n_clusters={n_clusters}); every row must get a cluster index "
                 "(noise labels such as -1 are not supported)."
             )
-        return labels if labels.dtype in (np.int32, np.int64) else labels.astype(np.int64)
+        if labels.dtype not in (np.int32, np.int64):
+            labels = labels.astype(np.int64)
+        return labels, np.bincount(labels, minlength=n_clusters)
 
     def _min_class_count(self, n_neighbors):
         """Fewest class samples a cluster needs under ``small_clusters``."""
@@ -831,8 +835,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         return records, kept, path
 
     def _plan_class(self, class_label, n_samples, total_to_generate, data, y,
-                    labels, rng_source):
-        """Kept clusters, neighbours, weights and random draws for one class."""
+                    labels, sizes, rng_source):
+        """Kept clusters, neighbours, weights and random draws for one class
+        (labels: every row's cluster; sizes: every cluster's row count)."""
         n_clusters = int(self.kmeans_estimator_.n_clusters)
         n_neighbors = int(self.nn_k_.n_neighbors)
         is_class = y == class_label
@@ -840,8 +845,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         threshold = self._class_threshold(n_samples, total_to_generate, n_class, y.shape[0])
         # The class rows grouped by cluster, in row order inside each cluster
         # (a stable sort of the class rows' labels alone; 16-bit keys let
-        # NumPy use its radix sort), and every cluster's size.
-        sizes = np.bincount(labels, minlength=n_clusters)
+        # NumPy use its radix sort).
         in_class = np.flatnonzero(is_class)
         class_labels = labels[in_class]
         keys = class_labels.astype(np.uint16) if n_clusters <= 65536 else class_labels
@@ -997,12 +1001,12 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             if labels is None or self._refit_per_class():
                 own = isinstance(self.kmeans_estimator_, KMeans)
                 self._report_phase("clustering")
-                labels = self._cluster_labels(X, data.for_clustering() if own else X)
+                labels, sizes = self._cluster_labels(X, data.for_clustering() if own else X)
             class_data = data if class_matrix is None else _Data(
                 class_matrix(class_label), n_threads)
             self._report_phase("neighbours")
             records, kept = self._plan_class(
-                class_label, n_samples, total, class_data, y, labels, rng_source
+                class_label, n_samples, total, class_data, y, labels, sizes, rng_source
             )
             self.cluster_stats_.extend(records)
             plans.append((class_label, kept, class_data))
