@@ -19,7 +19,9 @@ from ._diagnostics import cluster_report, plot_clusters, resampled_clusters
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE
 
-__version__ = "0.1.0"
+# Written once, in meson.build's project(); the build copies it here and into
+# the distribution's metadata.
+from ._build_info import VERSION as __version__
 
 __all__ = [
     "KMeans",

@@ -1,9 +1,13 @@
 """Packaging: headers, demo command, a clear message from an unbuilt tree."""
 
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
+
+import pytest
 
 import kmsmote
 
@@ -36,3 +40,45 @@ def test_importing_an_unbuilt_tree_says_what_to_do(tmp_path):
     assert proc.returncode != 0
     assert "compiled extensions could not be imported" in proc.stderr
     assert "pip install ." in proc.stderr
+
+
+def _checkout_file(name):
+    """A file of the source checkout next to ``tests/``, or a skip when the
+    tests run from a copy (tools/test_wheel.sh runs them against a wheel)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name)
+    if not os.path.isfile(path):
+        pytest.skip(f"{name} not found next to tests/: not run from a source checkout")
+    return path
+
+
+def test_version_is_the_distributions():
+    assert kmsmote.__version__ == importlib.metadata.version("kmsmote")
+    assert kmsmote.__version__ == kmsmote._build_info.VERSION
+
+
+def test_version_is_written_once_in_meson_build():
+    tomllib = pytest.importorskip("tomllib")
+    with open(_checkout_file("pyproject.toml"), "rb") as fh:
+        project = tomllib.load(fh)["project"]
+    assert "version" not in project and "version" in project.get("dynamic", [])
+    with open(_checkout_file("meson.build")) as fh:
+        versions = re.findall(r"^\s*version\s*:\s*'([^']+)'", fh.read(), re.MULTILINE)
+    assert versions == [kmsmote.__version__]
+    # No other literal copy in the package's Python sources.
+    pkg = os.path.join(os.path.dirname(_checkout_file("meson.build")), "kmsmote")
+    for name in os.listdir(pkg):
+        if name.endswith(".py"):
+            with open(os.path.join(pkg, name)) as fh:
+                assert not re.search(r"__version__\s*=", fh.read()), name
+
+
+def test_distribution_ships_the_bsd_license():
+    dist = importlib.metadata.distribution("kmsmote")
+    assert dist.metadata["License-Expression"] == "BSD-3-Clause"
+    assert dist.metadata.get_all("License-File") == ["LICENSE"]
+    if dist.files is None:  # no RECORD: an installer that does not keep one
+        pytest.skip("the installed kmsmote lists no files (no RECORD)")
+    licenses = [f for f in dist.files if f.name == "LICENSE" and f.parent.name == "licenses"]
+    assert len(licenses) == 1, dist.files
+    text = licenses[0].read_text()
+    assert "BSD 3-Clause License" in text and "kmsmote developers" in text
