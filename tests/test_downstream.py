@@ -1,12 +1,17 @@
 """A downstream Cython extension built against the installed kmsmote.
 
 It cimports the public kernels from kmsmote.ckernels, calls them without the
-GIL, and its results must equal the Python API's.
+GIL, and its results must equal the Python API's.  Without a working C
+compiler (a wheel installed where none is) these tests skip and say why.
 """
 
+import functools
 import os
+import shlex
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import textwrap
 
 import numpy as np
@@ -113,8 +118,75 @@ SETUP = textwrap.dedent(
 )
 
 
+def _build_cc(environ=os.environ):
+    """The C compiler command setuptools' build_ext uses on POSIX: $CC, else
+    the one Python was built with (sysconfig's CC); None where there is none
+    (Windows, where setuptools looks for MSVC itself)."""
+    return environ.get("CC") or sysconfig.get_config_var("CC")
+
+
+@functools.lru_cache(maxsize=None)
+def _c_compiler_problem(cc):
+    """None if ``cc`` compiles a trivial C file, else why not (one line).
+    Cached: one try per compiler and session."""
+    if not cc:
+        return None
+    argv = shlex.split(cc)
+    with tempfile.TemporaryDirectory() as work:
+        src = os.path.join(work, "probe.c")
+        with open(src, "w") as fh:
+            fh.write("int kms_probe(void) { return 0; }\n")
+        try:
+            proc = subprocess.run(
+                argv + ["-c", src, "-o", os.path.join(work, "probe.o")],
+                capture_output=True, text=True, timeout=120,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            outcome = f"could not run ({type(exc).__name__}: {exc})"
+        else:
+            if proc.returncode == 0:
+                return None
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+            outcome = f"failed with exit status {proc.returncode}" + (
+                f" ({last[0]})" if last else "")
+    return (f"no working C compiler: CC={cc!r} (from $CC, else Python's sysconfig) "
+            f"{outcome} on a trivial C file; set CC to a working compiler to run "
+            "the downstream-build tests")
+
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="uses /bin/false")
+
+
+@posix_only
+def test_compiler_probe_reports_a_broken_or_missing_compiler(tmp_path):
+    assert _build_cc({"CC": "/bin/false"}) == "/bin/false"
+    assert _build_cc({}) == sysconfig.get_config_var("CC")
+    reason = _c_compiler_problem("/bin/false")
+    assert reason.startswith("no working C compiler: CC='/bin/false'")
+    assert "failed with exit status 1" in reason
+    missing = str(tmp_path / "no-such-cc")
+    reason = _c_compiler_problem(missing)
+    assert f"CC={missing!r}" in reason and "could not run (FileNotFoundError" in reason
+
+
+def _skip_without_compiler():
+    """Skip the calling test or fixture, saying why, when the compiler the
+    downstream build would use does not work."""
+    problem = _c_compiler_problem(_build_cc())
+    if problem:
+        pytest.skip(problem)
+
+
+@posix_only
+def test_downstream_build_skips_without_a_compiler(monkeypatch):
+    monkeypatch.setenv("CC", "/bin/false")
+    with pytest.raises(pytest.skip.Exception, match=r"no working C compiler: CC='/bin/false'"):
+        _skip_without_compiler()
+
+
 @pytest.fixture(scope="module")
 def downstream(tmp_path_factory):
+    _skip_without_compiler()
     work = tmp_path_factory.mktemp("downstream")
     (work / "downstream.pyx").write_text(EXT)
     (work / "setup.py").write_text(SETUP)
