@@ -2,11 +2,18 @@
 
     kmsmote resample IN --target COL -o OUT [options]   resample a CSV or Parquet file
     kmsmote demo [--plot PNG]                           resample shipped data, draw it
+    kmsmote demo --write-data FILE                      write the shipped data, to try resample
+    kmsmote --version
 
 Exit status: 0 on success; 1 when the resampling itself is impossible with
 the parameters given (no cluster qualifies); 2 for bad usage or input (a file
-that cannot be read, a missing column, non-numeric features, a bad option);
-130 when interrupted.  Errors are one line on stderr, never a traceback.
+that cannot be read, a missing column, non-numeric features, a bad option, a
+file format this Python cannot read or write); 130 when interrupted.  Errors
+are one line on stderr, never a traceback.
+
+Every file's format is decided, and checked against what is installed,
+before anything is read (``_plan_files``): a missing pyarrow is an error at
+startup, never CSV text written under a ``.parquet`` name.
 """
 
 import argparse
@@ -16,8 +23,10 @@ import json
 import math
 import os
 import sys
+import shutil
 import threading
 import time
+import warnings
 from collections import Counter
 
 _DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -137,6 +146,21 @@ def _seed(text):
     return value
 
 
+def _exponent(text):
+    if text.strip().lower().replace("-", "_") == "n_features":
+        return "n_features"
+    try:
+        return _auto_or_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto', 'n_features' or a number; got {text!r}") from None
+
+
+def _word(text):
+    """A choice written with dashes or underscores, in any case: reduce-k == reduce_k."""
+    return text.strip().lower().replace("-", "_")
+
+
 def _n_jobs(text):
     try:
         value = int(text)
@@ -152,28 +176,120 @@ def _n_jobs(text):
 # into typed columns (int, float or text) by a small reader below.
 
 
-def _format_of(path, explicit=None, default=None):
+def _compression(path):
+    name = os.path.basename(str(path)).lower()
+    return next((suffix for suffix in _COMPRESSION if name.endswith(suffix)), None)
+
+
+def _format_of(path, explicit=None, default=None, option=None):
+    """``explicit``, else the format the name says, else ``default`` for a
+    name without extension.
+
+    A name whose extension is neither CSV nor Parquet (``out.xlsx``) is an
+    error, not the default: it would be a file whose name lies about its
+    content.  ``option`` is the option that gives the format explicitly.
+    """
     if explicit:
         return explicit
-    name = os.path.basename(path).lower()
-    for suffix in _COMPRESSION:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+    name = os.path.basename(str(path)).lower()
+    suffix = _compression(path)
+    if suffix:
+        name = name[: -len(suffix)]
     ext = os.path.splitext(name)[1]
     if ext in _FORMATS:
         return _FORMATS[ext]
-    if default:
+    if default and not ext:
         return default
-    raise CLIError(
-        f"cannot tell the format of {path!r} from its name: use a .csv or .parquet "
-        "file, or --format csv|parquet"
-    )
+    said = f"{ext!r} is neither .csv nor .parquet" if ext else "it has no extension"
+    fix = f", or give {option} csv|parquet" if option else ""
+    if default is None and option == "--format":
+        raise CLIError(f"cannot tell the format of {str(path)!r} from its name ({said}): "
+                       f"use a .csv or .parquet file{fix}")
+    raise CLIError(f"cannot tell which format to write to {str(path)!r} ({said}): "
+                   f"name it .csv or .parquet{fix}")
 
 
 def _need_parquet(verb):
     if not _have("pandas") or not _have("pyarrow"):
         missing = " ".join(m for m in ("pandas", "pyarrow") if not _have(m))
         raise CLIError(f"{verb} Parquet needs pyarrow and pandas: pip install {missing}")
+    try:
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as exc:
+        raise CLIError(f"{verb} Parquet needs pyarrow and pandas, which are installed but do "
+                       f"not import: {_one_line(exc)}") from None
+
+
+def _check_format(path, fmt, verb):
+    """Raise CLIError unless this Python can ``verb`` ('reading' or 'writing')
+    ``path`` as ``fmt``."""
+    suffix = _compression(path)
+    if fmt == "parquet":
+        if suffix:
+            raise CLIError(f"{str(path)!r}: a Parquet file is compressed inside, not as a "
+                           f"whole: drop the {suffix!r} suffix (or decompress the file)")
+        _need_parquet(verb)
+    elif suffix and not _have("pandas"):
+        article = "a" if verb == "reading" else "to a"
+        raise CLIError(f"{verb} {article} compressed CSV file ({str(path)!r}) needs pandas: "
+                       "pip install pandas")
+
+
+def _check_writable(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write {str(path)!r}: no folder {folder!r}")
+    if os.path.isdir(path):
+        raise CLIError(f"cannot write {str(path)!r}: it is a folder")
+
+
+def _plan_files(args):
+    """Every file the command reads or writes, as ``{role: (path, format)}``.
+
+    Called first, before anything is read or resampled: every format is
+    decided here and checked against what is installed, so that a missing
+    pandas or pyarrow, an unknown extension or a missing folder stops the
+    command at once with exit status 2 instead of after the work (or, worse,
+    with CSV text under a ``.parquet`` name).
+    """
+    plan, outputs = {}, []
+    if args.command == "resample":
+        fmt_in = _format_of(args.input, args.format, option="--format")
+        _check_format(args.input, fmt_in, "reading")
+        plan["input"] = (args.input, fmt_in)
+        outputs.append(("output", "-o", args.output,
+                        _format_of(args.output, args.output_format, fmt_in, "--output-format")))
+        if args.stats:
+            outputs.append(("stats", "--stats", args.stats, _format_of(args.stats, None, "csv")))
+    else:
+        if args.output:
+            outputs.append(("output", "-o", args.output,
+                            _format_of(args.output, args.output_format, "csv",
+                                       "--output-format")))
+        if args.write_data:
+            outputs.append(("data", "--write-data", args.write_data,
+                            _format_of(args.write_data, None, "csv")))
+        if args.plot and not args.write_data and _have("matplotlib"):
+            from matplotlib.backend_bases import FigureCanvasBase
+
+            ext = os.path.splitext(str(args.plot))[1].lower().lstrip(".")
+            kinds = FigureCanvasBase.get_supported_filetypes()
+            if ext not in kinds:
+                raise CLIError(f"--plot {str(args.plot)!r}: matplotlib cannot tell the picture "
+                               f"format from its name; end it with .{' .'.join(sorted(kinds))}")
+            _check_writable(args.plot)
+    seen = {os.path.abspath(args.input): "the input"} if "input" in plan else {}
+    for role, option, path, fmt in outputs:
+        _check_format(path, fmt, "writing")
+        _check_writable(path)
+        key = os.path.abspath(path)
+        if key in seen:
+            raise CLIError(f"{option} {str(path)!r} is also {seen[key]}: "
+                           "give each file its own name")
+        seen[key] = f"the {option} file"
+        plan[role] = (path, fmt)
+    return plan
 
 
 class _Columns:
@@ -286,9 +402,15 @@ def _read_table(path, fmt, sep):
 
 
 def _write_table(table, path, fmt, sep):
+    if fmt not in ("csv", "parquet"):
+        raise CLIError(f"cannot write {str(path)!r}: unknown format {fmt!r}")
     try:
-        if isinstance(table, _Columns):
+        if fmt == "csv" and isinstance(table, _Columns):
             table.write_csv(path, sep)
+        elif isinstance(table, _Columns):
+            # _plan_files stops this at startup; never write CSV under another name.
+            _need_parquet("writing")
+            raise CLIError(f"cannot write {str(path)!r} as Parquet without pandas")
         elif fmt == "parquet":
             _need_parquet("writing")
             table.to_parquet(path, engine="pyarrow", index=False)
@@ -367,27 +489,68 @@ def _is_pandas(table):
     return not isinstance(table, _Columns)
 
 
-def _feature_problems(table, features):
-    """(non-numeric columns with dtypes, columns with missing values)."""
+def _column(table, name):
+    return table[name] if _is_pandas(table) else table.data[name]
+
+
+def _is_numeric(table, name):
+    dtype = _column(table, name).dtype
+    if _is_pandas(table):
+        import pandas as pd
+
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return dtype.kind in "iuf"
+
+
+def _has_missing(table, name):
     import numpy as np
 
+    col = _column(table, name)
+    if _is_pandas(table):
+        return bool(col.isna().any())
+    if col.dtype.kind == "f":
+        return bool(np.isnan(col).any())
+    # The reader without pandas keeps an empty text cell as "": pandas reads it as missing.
+    return col.dtype == object and any(str(v).strip() == "" for v in col)
+
+
+def _feature_problems(table, features):
+    """(non-numeric columns with dtypes, columns with missing values)."""
     bad, missing = [], []
     for name in features:
-        col = table[name] if _is_pandas(table) else table.data[name]
-        dtype = col.dtype
-        if _is_pandas(table):
-            import pandas as pd
-
-            numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-            has_na = numeric and bool(col.isna().any())
-        else:
-            numeric = dtype.kind in "iuf"
-            has_na = dtype.kind == "f" and bool(np.isnan(col).any())
-        if not numeric:
-            bad.append(f"{name!r} ({dtype})")
-        elif has_na:
+        if not _is_numeric(table, name):
+            bad.append(f"{name!r} ({_column(table, name).dtype})")
+        elif _has_missing(table, name):
             missing.append(repr(name))
     return bad, missing
+
+
+def _categorical_columns(table, features, requested):
+    """The feature columns ``--categorical`` names, in file order.
+
+    ``auto`` stands for every non-numeric feature column (text, boolean,
+    category); it can be given with names, e.g. integer codes.
+    """
+    requested = list(requested or ())
+    chosen = set()
+    for name in requested:
+        if name == "auto":
+            chosen.update(c for c in features if not _is_numeric(table, c))
+        elif name in features:
+            chosen.add(name)
+        elif name not in table.columns:
+            raise CLIError(f"--categorical: no column {name!r} in the data")
+        else:  # the target or an --exclude'd column
+            raise CLIError(f"--categorical: column {name!r} is not a feature (it is the "
+                           "target or --exclude'd)")
+    categorical = [c for c in features if c in chosen]
+    missing = [repr(c) for c in categorical if _has_missing(table, c)]
+    if missing:
+        raise CLIError(
+            f"missing values in categorical column(s) {', '.join(missing)}: fill them with "
+            "a category of their own or drop those rows first, or --exclude the column"
+        )
+    return categorical
 
 
 def _match_strategy(strategy, classes, target):
@@ -441,12 +604,15 @@ def _counts(y):
                                                  key=lambda kv: (str(type(kv[0])), kv[0]))}
 
 
-def resample_table(table, target, *, exclude=(), mark=None, params, progress=None):
+def resample_table(table, target, *, exclude=(), mark=None, categorical=(), params,
+                   progress=None):
     """Resample ``table`` (pandas DataFrame or _Columns); return a result dict.
 
     The dict has the output table (same columns, same order, same dtypes;
     excluded columns are missing on synthetic rows), the fitted sampler,
-    the class counts before and after, and the features before and after.
+    the class counts before and after, the features before and after, and
+    the estimator's warnings as one-line texts.  ``categorical`` lists
+    columns (or ``"auto"``) for SMOTE-NC.
     """
     import numpy as np
 
@@ -468,11 +634,13 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
         raise CLIError("no feature columns left: every column is the target or excluded")
     if len(table) == 0:
         raise CLIError("the data has a header but no rows")
-    bad, missing = _feature_problems(table, features)
+    categorical = _categorical_columns(table, features, categorical)
+    bad, missing = _feature_problems(table, [c for c in features if c not in categorical])
     if bad:
         raise CLIError(
             f"non-numeric feature column(s) {', '.join(bad)}: SMOTE interpolates "
-            "numbers; pass --exclude COL to carry a column through unchanged"
+            "numbers; pass --categorical COL (or --categorical auto) to treat a column as "
+            "categories, or --exclude COL to carry it through unchanged"
         )
     if missing:
         raise CLIError(
@@ -483,6 +651,7 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
         X, y = table[features], table[target]
         if y.isna().any():
             raise CLIError(f"target column {target!r} has missing values: every row needs a class")
+        categorical_features = categorical or None
     else:
         y = table.data[target]
         empty = y.dtype == object and any(v.strip() == "" for v in y)
@@ -490,7 +659,16 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
             raise CLIError(f"target column {target!r} has missing values: every row needs a class")
         cols = [table.data[c] for c in features]
         kinds = {c.dtype.kind for c in cols}
-        X = np.column_stack(cols).astype(np.int64 if kinds == {"i"} else np.float64)
+        if categorical:
+            # Text categories and numbers side by side: an object array, as a
+            # DataFrame of mixed columns becomes inside the estimator.
+            X = np.empty((len(table), len(features)), dtype=object)
+            for j, col in enumerate(cols):
+                X[:, j] = col
+            categorical_features = [features.index(c) for c in categorical]
+        else:
+            X = np.column_stack(cols).astype(np.int64 if kinds == {"i"} else np.float64)
+            categorical_features = None
     classes = sorted(set(np.asarray(y).tolist()), key=lambda c: (str(type(c)), c))
     if len(classes) < 2:
         raise CLIError(f"target column {target!r} has a single class ({classes[0]!r}): "
@@ -507,6 +685,7 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
             n_clusters=n_clusters, random_state=params["random_state"])
     else:
         params["kmeans_estimator"] = n_clusters
+    params["categorical_features"] = categorical_features
     sampler = KMeansSMOTE(**params)
 
     progress = progress or _Progress(None, False)
@@ -514,12 +693,17 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
     try:
         progress.phase("resampling")
         start = time.perf_counter()
-        X_res, y_res = sampler.fit_resample(X, y)
+        with warnings.catch_warnings(record=True) as caught:
+            # The fallbacks of no_cluster_policy and the like warn: the command
+            # prints them as one line each instead of Python's two-line format.
+            warnings.simplefilter("always")
+            X_res, y_res = sampler.fit_resample(X, y)
         seconds = time.perf_counter() - start
     except RuntimeError as exc:
         if str(exc).startswith("No clusters found"):
-            raise CLIError(_one_line(exc) + " (options --kmeans-estimator, "
-                           "--cluster-balance-threshold)", code=1) from None
+            raise CLIError(_one_line(exc) + " (command-line options: --kmeans-estimator, "
+                           "--cluster-balance-threshold, --no-cluster-policy smote|relax)",
+                           code=1) from None
         raise
     except (ValueError, TypeError) as exc:
         raise CLIError(_one_line(exc)) from None
@@ -561,6 +745,8 @@ def resample_table(table, target, *, exclude=(), mark=None, params, progress=Non
         "table": out, "sampler": sampler, "features": features,
         "before": _counts(y), "after": _counts(y_res),
         "X": X, "y": y, "X_res": X_res, "y_res": y_res, "seconds": seconds,
+        "categorical": categorical,
+        "warnings": list(dict.fromkeys(_one_line(w.message) for w in caught)),
     }
 
 
@@ -597,36 +783,26 @@ def _summary(stats, before, after, out, verbose=False):
               "--verbose lists them, --stats FILE writes every record)", file=out)
 
 
-def _write_stats(sampler, path, sep):
+def _write_stats(sampler, path, fmt, sep):
     from ._diagnostics import REPORT_COLUMNS, cluster_report
 
     if _have("pandas"):
         table = cluster_report(sampler, as_frame=True)
-        fmt = _format_of(path, default="csv")
     else:
         import numpy as np
 
         report = cluster_report(sampler, as_frame=False)
-        table, fmt = _Columns([(c, np.asarray(report[c])) for c in REPORT_COLUMNS]), "csv"
+        table = _Columns([(c, np.asarray(report[c])) for c in REPORT_COLUMNS])
     _write_table(table, path, fmt, sep)
+
+
+def _warn(command, messages, err):
+    for message in messages:
+        print(f"kmsmote {command}: warning: {message}", file=err)
 
 
 # ---------------------------------------------------------------------------
 # Commands.
-
-
-def _estimator_params(args):
-    return {
-        "sampling_strategy": args.sampling_strategy,
-        "random_state": args.random_state,
-        "k_neighbors": args.k_neighbors,
-        "n_jobs": args.n_jobs,
-        "kmeans_estimator": args.kmeans_estimator,
-        "clusterer": args.clusterer,
-        "cluster_balance_threshold": args.cluster_balance_threshold,
-        "density_exponent": args.density_exponent,
-        "allocation": args.allocation,
-    }
 
 
 def _seed_or_draw(args):
@@ -638,11 +814,8 @@ def _seed_or_draw(args):
 
 
 def _cmd_resample(args, out, err):
-    fmt_in = _format_of(args.input, args.format)
-    fmt_out = _format_of(args.output, None, default=fmt_in)
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise CLIError(f"cannot write {args.output!r}: no folder {folder!r}")
+    files = _plan_files(args)
+    fmt_in, fmt_out = files["input"][1], files["output"][1]
     seed_note = _seed_or_draw(args)
     progress = _Progress(err, enabled=not args.quiet and err.isatty())
     try:
@@ -650,21 +823,25 @@ def _cmd_resample(args, out, err):
         table = _read_table(args.input, fmt_in, args.sep)
         result = resample_table(
             table, args.target, exclude=args.exclude, mark=args.mark_synthetic,
-            params=_estimator_params(args), progress=progress,
+            categorical=args.categorical, params=_estimator_params(args), progress=progress,
         )
         progress.phase("writing")
         _write_table(result["table"], args.output, fmt_out, args.sep)
         if args.stats:
-            _write_stats(result["sampler"], args.stats, args.sep)
+            _write_stats(result["sampler"], args.stats, files["stats"][1], args.sep)
     finally:
         progress.close()
     if args.quiet:
         return 0
+    _warn("resample", result["warnings"], err)
     n, n_out = len(table), len(result["table"])
     k = result["sampler"].kmeans_estimator_.n_clusters
+    categorical = result["categorical"]
     print(f"kmsmote resample: {args.input} -> {args.output} ({fmt_out}); target "
-          f"{args.target!r}, {len(result['features'])} features, {k} clusters, {seed_note}",
-          file=out)
+          f"{args.target!r}, {len(result['features'])} features"
+          + (f" ({len(categorical)} categorical: {', '.join(categorical)})" if categorical
+             else "")
+          + f", {k} clusters, {seed_note}", file=out)
     _summary(result["sampler"].cluster_stats_, result["before"], result["after"], out,
              verbose=args.verbose)
     print(f"wrote {n_out} rows ({n} original + {n_out - n} synthetic); resampling took "
@@ -673,9 +850,27 @@ def _cmd_resample(args, out, err):
     return 0
 
 
+def _write_demo_data(path, fmt, out):
+    if fmt == "csv" and not _compression(path):
+        try:
+            shutil.copyfile(DEMO_DATA, path)
+        except OSError as exc:
+            raise CLIError(f"cannot write {str(path)!r}: {_one_line(exc)}") from None
+    else:
+        _write_table(_read_table(DEMO_DATA, "csv", ","), path, fmt, ",")
+    print(f"wrote the demo data to {path}: 397 rows (breast cancer, Wisconsin diagnostic), "
+          f"30 numeric features and the class column {DEMO_TARGET!r} (benign 357, "
+          f"malignant 40). Try: kmsmote resample {path} --target {DEMO_TARGET} "
+          "-o balanced.csv", file=out)
+    return 0
+
+
 def _cmd_demo(args, out, err):
     import numpy as np
 
+    files = _plan_files(args)
+    if args.write_data:
+        return _write_demo_data(args.write_data, files["data"][1], out)
     progress = _Progress(err, enabled=not args.quiet and err.isatty())
     try:
         progress.phase("reading")
@@ -689,7 +884,7 @@ def _cmd_demo(args, out, err):
         result = resample_table(table, DEMO_TARGET, params=params, progress=progress)
         if args.output:
             progress.phase("writing")
-            _write_table(result["table"], args.output, _format_of(args.output, default="csv"), ",")
+            _write_table(result["table"], args.output, files["output"][1], ",")
         picture = None
         if args.plot and _have("matplotlib"):
             progress.phase("drawing")
@@ -706,6 +901,8 @@ def _cmd_demo(args, out, err):
             picture = args.plot
     finally:
         progress.close()
+    if not args.quiet:
+        _warn("demo", result["warnings"], err)
     sampler = result["sampler"]
     n_features = len(result["features"])
     print(f"kmsmote demo: breast cancer (Wisconsin diagnostic; {len(table)} rows x "
@@ -723,36 +920,68 @@ def _cmd_demo(args, out, err):
               file=out)
     elif args.plot:
         print("no picture: matplotlib is not installed. pip install matplotlib "
-              "(or, from a clone, pip install \".[plot]\") and run kmsmote demo again "
-              f"to get {args.plot}.", file=out)
+              "(or pip install \"kmsmote[plot]\"; from a clone, pip install \".[plot]\") "
+              f"and run kmsmote demo again to get {args.plot}.", file=out)
     return 0
+
+
+# ---------------------------------------------------------------------------
+# Options.  Every KMeansSMOTE parameter a table user can set, in one place:
+# (parameter, argparse keywords).  kmeans_estimator is a number of clusters
+# here and clusterer picks its kind; categorical_features is --categorical,
+# with the column options.
+
+_ESTIMATOR_OPTIONS = (
+    ("sampling_strategy", dict(
+        type=_sampling_strategy, default="auto", metavar="S",
+        help="auto | minority | 'not minority' | 'not majority' | all | a float in (0, 1] "
+             "(binary targets) | the count wanted per class after resampling, "
+             "'a:500,b:300' or a JSON object (default: auto)")),
+    ("random_state", dict(type=_seed, default=None, metavar="N",
+                          help="seed; without it one is drawn and printed")),
+    ("k_neighbors", dict(type=_positive_int, default=2, metavar="K",
+                         help="same-class neighbours to interpolate with (default: 2)")),
+    ("n_jobs", dict(type=_n_jobs, default=None, metavar="N",
+                    help="threads (-1: all cores; default: OpenMP's); results do not "
+                         "depend on it")),
+    ("kmeans_estimator", dict(type=_positive_int, default=None, metavar="K",
+                              help="number of clusters (default: 8)")),
+    ("clusterer", dict(type=_word, choices=("kmsmote", "minibatch"), default="kmsmote",
+                       help="kmsmote.KMeans (default), or scikit-learn's MiniBatchKMeans, "
+                            "which gives imbalanced-learn's exact output")),
+    ("cluster_balance_threshold", dict(type=_auto_or_float, default="auto", metavar="T",
+                                       help="auto or a float (default: auto)")),
+    ("density_exponent", dict(type=_exponent, default="auto", metavar="E",
+                              help="auto | n_features (the paper's) | a float "
+                                   "(default: auto)")),
+    ("allocation", dict(type=_word, choices=("ceil", "exact"), default="ceil",
+                        help="ceil: imbalanced-learn's rounding; exact: exactly the counts "
+                             "asked (default: ceil)")),
+    ("no_cluster_policy", dict(
+        type=_word, choices=("raise", "smote", "relax"), default="raise",
+        help="when no cluster qualifies for a class: raise (exit status 1, the reference's "
+             "behaviour), smote (plain SMOTE over the whole class) or relax (lower the "
+             "threshold to the best cluster) (default: raise)")),
+    ("small_clusters", dict(
+        type=_word, choices=("skip", "reduce_k", "reduce_k_duplicate"), default="skip",
+        help="clusters with fewer than K+1 class samples: skip them, reduce_k (keep them "
+             "with fewer neighbours) or reduce_k_duplicate (also copy single samples) "
+             "(default: skip)")),
+    ("cluster_filter", dict(
+        type=_word, choices=("fraction", "imbalance_ratio"), default="fraction",
+        help="the rule that keeps a cluster: the class fraction above the threshold, or "
+             "the paper's imbalance ratio below it (default: fraction)")),
+)
+
+
+def _estimator_params(args):
+    return {name: getattr(args, name) for name, _ in _ESTIMATOR_OPTIONS}
 
 
 def _add_estimator_options(p):
     g = p.add_argument_group("KMeansSMOTE parameters (see help(kmsmote.KMeansSMOTE))")
-    g.add_argument("--sampling-strategy", type=_sampling_strategy, default="auto",
-                   metavar="S",
-                   help="auto | minority | 'not minority' | 'not majority' | all | a float "
-                        "in (0, 1] (binary targets) | the count wanted per class after "
-                        "resampling, 'a:500,b:300' or a JSON object (default: auto)")
-    g.add_argument("--random-state", type=_seed, default=None, metavar="N",
-                   help="seed; without it one is drawn and printed")
-    g.add_argument("--k-neighbors", type=_positive_int, default=2, metavar="K",
-                   help="same-class neighbours to interpolate with (default: 2)")
-    g.add_argument("--n-jobs", type=_n_jobs, default=None, metavar="N",
-                   help="threads (-1: all cores; default: OpenMP's); results do not depend on it")
-    g.add_argument("--kmeans-estimator", type=_positive_int, default=None, metavar="K",
-                   help="number of clusters (default: 8)")
-    g.add_argument("--clusterer", choices=("kmsmote", "minibatch"), default="kmsmote",
-                   help="kmsmote.KMeans (default), or scikit-learn's MiniBatchKMeans, "
-                        "which gives imbalanced-learn's exact output")
-    g.add_argument("--cluster-balance-threshold", type=_auto_or_float, default="auto",
-                   metavar="T", help="auto or a float (default: auto)")
-    g.add_argument("--density-exponent", type=_auto_or_float, default="auto", metavar="E",
-                   help="auto or a float (default: auto)")
-    g.add_argument("--allocation", choices=("ceil", "exact"), default="ceil",
-                   help="ceil: imbalanced-learn's rounding; exact: exactly the counts asked "
-                        "(default: ceil)")
+    for name, keywords in _ESTIMATOR_OPTIONS:
+        g.add_argument("--" + name.replace("_", "-"), dest=name, **keywords)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -775,6 +1004,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser(out, err):
+    from . import __version__
+
     parser = _Parser(
         prog="kmsmote",
         description="Cluster-aware SMOTE oversampling (KMeans-SMOTE), compiled.",
@@ -782,6 +1013,7 @@ def _parser(out, err):
                "(no cluster qualifies); 2 bad usage or input; 130 interrupted.",
     )
     parser.out, parser.err = out, err
+    parser.add_argument("--version", action="version", version=f"kmsmote {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser(
@@ -793,26 +1025,34 @@ def _parser(out, err):
     r.add_argument("input", metavar="IN", help="a .csv or .parquet file (.csv.gz etc. with pandas)")
     r.add_argument("--target", required=True, metavar="COL", help="the class column")
     r.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help="output file; format from its name, else that of IN")
+                   help="output file: .csv or .parquet (.csv.gz etc. with pandas); a name "
+                        "without extension gets the format of IN")
     r.add_argument("--exclude", action="append", default=[], metavar="COL",
                    help="a column to carry through unchanged instead of using it as a "
                         "feature (repeatable); synthetic rows get missing values there")
+    r.add_argument("--categorical", action="append", default=[], metavar="COL",
+                   help="a feature column of categories (text, boolean or codes; "
+                        "repeatable): SMOTE-NC, synthetic rows take a category of their "
+                        "neighbours. 'auto': every text and boolean feature column")
     r.add_argument("--mark-synthetic", metavar="COL", default=None,
                    help="add a boolean column COL, true on synthetic rows")
-    r.add_argument("--format", choices=("csv", "parquet"), default=None,
+    r.add_argument("--format", type=_word, choices=("csv", "parquet"), default=None,
                    help="format of IN when its name does not say")
+    r.add_argument("--output-format", type=_word, choices=("csv", "parquet"), default=None,
+                   help="format of OUT when its name does not say")
     r.add_argument("--sep", default=",", help="CSV field separator (default: ,)")
     r.add_argument("--stats", metavar="FILE", default=None,
-                   help="also write the per-cluster records (kmsmote.cluster_report) to FILE")
+                   help="also write the per-cluster records (kmsmote.cluster_report) to "
+                        "FILE, .csv or .parquet (CSV without extension)")
     r.add_argument("-v", "--verbose", action="store_true",
                    help="list every cluster, not only the kept ones, in large tables")
     r.add_argument("-q", "--quiet", action="store_true",
-                   help="print nothing but errors (no progress, no summary)")
+                   help="print nothing but errors (no progress, summary or warnings)")
     _add_estimator_options(r)
 
     d = sub.add_parser(
         "demo", help="resample shipped data, print what happened and draw it",
-        description="Resample the shipped breast-cancer data (malignant: 10 %% minority), "
+        description="Resample the shipped breast-cancer data (malignant: 10 % minority), "
                     "print the summary and draw the clusters to a PNG (needs matplotlib).",
     )
     d.out, d.err = out, err
@@ -820,8 +1060,15 @@ def _parser(out, err):
                    help="picture to write (default: kmsmote-demo.png)")
     d.add_argument("--no-plot", dest="plot", action="store_const", const=None,
                    help="do not draw")
-    d.add_argument("-o", "--output", default=None, metavar="OUT",
-                   help="also write the resampled data (CSV or Parquet)")
+    files = d.add_mutually_exclusive_group()
+    files.add_argument("-o", "--output", default=None, metavar="OUT",
+                       help="also write the resampled data (.csv or .parquet)")
+    files.add_argument("--write-data", default=None, metavar="FILE",
+                       help="write the demo's input data (397 rows, class column "
+                            f"{DEMO_TARGET!r}) to FILE, .csv or .parquet, and stop: a real "
+                            "file to try kmsmote resample on")
+    d.add_argument("--output-format", type=_word, choices=("csv", "parquet"), default=None,
+                   help="format of OUT when its name does not say")
     d.add_argument("--kmeans-estimator", type=_positive_int, default=None, metavar="K",
                    help="number of clusters (default: 8)")
     d.add_argument("--random-state", type=_seed, default=42, metavar="N",

@@ -239,8 +239,9 @@ def plot_clusters(sampler, X_resampled, y_resampled, *, standardize=True, max_po
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError(
-            "plot_clusters needs matplotlib: pip install "
-            "'kmsmote[plot]' (or pip install matplotlib)."
+            "plot_clusters needs matplotlib: pip install matplotlib, or "
+            'pip install "kmsmote[plot]" (from a package index) or '
+            'pip install ".[plot]" (from a clone of the repository).'
         ) from exc
     import matplotlib as mpl
 

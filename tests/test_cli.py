@@ -436,3 +436,283 @@ def test_console_script_help():
                    "--quiet"):
         assert option in proc.stdout
     assert os.path.basename(shutil.which("kmsmote")) == "kmsmote"
+
+
+# ---------------------------------------------------------------------------
+# Formats are decided and checked at startup (issue 20).
+
+
+def _without(monkeypatch, *modules):
+    real = _cli._have
+    monkeypatch.setattr(_cli, "_have", lambda m: False if m in modules else real(m))
+
+
+def _count_reads(monkeypatch):
+    reads = []
+    real = _cli._read_table
+
+    def read(*args, **kwargs):
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_cli, "_read_table", read)
+    return reads
+
+
+@pytest.mark.parametrize("missing", ["pandas", "pyarrow"])
+@pytest.mark.parametrize("where", ["output", "stats", "demo"])
+def test_a_parquet_file_that_cannot_be_written_stops_the_command_before_reading(
+        missing, where, csv_file, tmp_path, monkeypatch):
+    _without(monkeypatch, missing)
+    reads = _count_reads(monkeypatch)
+    out_csv, parquet = tmp_path / "out.csv", tmp_path / "x.parquet"
+    if where == "output":
+        argv = ["resample", csv_file, "--target", "label", "-o", parquet]
+    elif where == "stats":
+        argv = ["resample", csv_file, "--target", "label", "-o", out_csv, "--stats", parquet]
+    else:
+        argv = ["demo", "--no-plot", "-o", parquet]
+    code, out, err = run(*argv)
+    command = argv[0]
+    assert (code, out) == (2, "")
+    assert err == (f"kmsmote {command}: error: writing Parquet needs pyarrow and pandas: "
+                   f"pip install {missing}\n")
+    assert reads == []
+    assert not parquet.exists() and not out_csv.exists()
+
+
+def test_a_compressed_csv_without_pandas_stops_the_command_before_reading(
+        csv_file, tmp_path, monkeypatch):
+    _without(monkeypatch, "pandas")
+    reads = _count_reads(monkeypatch)
+    code, _, err = run("resample", csv_file, "--target", "label", "-o", tmp_path / "o.csv.gz")
+    assert code == 2 and reads == []
+    assert "writing to a compressed CSV file" in err and "pip install pandas" in err
+
+
+@pytest.mark.parametrize("module", ["pandas", "pyarrow"])
+def test_parquet_output_in_a_python_without_pandas_or_pyarrow(module, tmp_path):
+    # The issue's report, for real: the module cannot be imported at all.
+    _frame(60).drop(columns=["name", "flag"]).to_csv(tmp_path / "in.csv", index=False)
+    script = ("import sys; sys.modules[sys.argv[1]] = None\n"
+              "from kmsmote._cli import main\n"
+              "sys.exit(main(sys.argv[2:]))\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", script, module, "resample", "in.csv", "--target", "label",
+         "-o", "out.parquet", "--random-state", "0"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == ("kmsmote resample: error: writing Parquet needs pyarrow and "
+                           f"pandas: pip install {module}\n")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["resample", "{csv}", "--target", "label", "-o", "{tmp}/out.xlsx"],
+     "cannot tell which format to write to '{tmp}/out.xlsx' ('.xlsx' is neither .csv nor "
+     ".parquet): name it .csv or .parquet, or give --output-format csv|parquet"),
+    (["resample", "{csv}", "--target", "label", "-o", "{tmp}/out.csv", "--stats",
+      "{tmp}/stats.json"], "cannot tell which format to write to '{tmp}/stats.json'"),
+    (["demo", "--no-plot", "-o", "{tmp}/out.tsv"], "'.tsv' is neither .csv nor .parquet"),
+    (["resample", "{csv}", "--target", "label", "-o", "{tmp}/out.parquet.gz"],
+     "a Parquet file is compressed inside, not as a whole: drop the '.gz' suffix"),
+    (["resample", "{csv}", "--target", "label", "-o", "{tmp}/out.csv", "--stats",
+      "{tmp}/out.csv"], "--stats '{tmp}/out.csv' is also the -o file"),
+    (["resample", "{csv}", "--target", "label", "-o", "{csv}"], "is also the input"),
+    (["resample", "{csv}", "--target", "label", "-o", "{tmp}/out.csv", "--stats",
+      "{tmp}/no/stats.csv"], "no folder"),
+])
+def test_output_names_that_do_not_say_a_format_we_write_are_refused(
+        argv, message, csv_file, tmp_path, monkeypatch):
+    reads = _count_reads(monkeypatch)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    fill = {"csv": str(csv_file), "tmp": str(tmp_path)}
+    code, out, err = run(*[a.format(**fill) for a in argv])
+    assert (code, out) == (2, "")
+    assert message.format(**fill) in err and len(err.splitlines()) == 1
+    assert reads == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_an_explicit_output_format_writes_that_format_under_any_name(csv_file, tmp_path):
+    code, out, err = resample(csv_file, tmp_path / "out.xlsx", "--output-format", "csv")
+    assert code == 0, err
+    assert f"-> {tmp_path / 'out.xlsx'} (csv)" in out
+    assert resample(csv_file, tmp_path / "o.csv")[0] == 0
+    assert (tmp_path / "out.xlsx").read_text() == (tmp_path / "o.csv").read_text()
+
+
+@pytest.mark.skipif(not HAVE_ARROW, reason="pyarrow not installed")
+def test_stats_and_demo_output_are_parquet_when_named_so(csv_file, tmp_path):
+    code, _, err = resample(csv_file, tmp_path / "o.csv", "--stats", tmp_path / "s.parquet")
+    assert code == 0, err
+    stats = pd.read_parquet(tmp_path / "s.parquet")
+    assert list(stats.columns)[:3] == ["class", "cluster", "size"]
+    code, _, err = run("demo", "--no-plot", "-q", "-o", tmp_path / "demo.parquet")
+    assert code == 0, err
+    assert len(pd.read_parquet(tmp_path / "demo.parquet")) > 397
+
+
+# ---------------------------------------------------------------------------
+# The command for a newcomer (issue 20).
+
+
+def test_version():
+    import kmsmote
+
+    assert run("--version") == (0, f"kmsmote {kmsmote.__version__}\n", "")
+
+
+def test_help_texts_have_no_doubled_percent_signs():
+    texts = [run(*argv, "--help") for argv in ([], ["resample"], ["demo"])]
+    assert all(code == 0 for code, _, _ in texts)
+    assert all("%%" not in out for _, out, _ in texts)
+    assert "(malignant: 10 % minority)" in " ".join(texts[2][1].split())
+
+
+def test_demo_write_data_gives_the_shipped_file(tmp_path, monkeypatch):
+    _without(monkeypatch, "pandas")
+    code, out, err = run("demo", "--write-data", tmp_path / "cancer.csv")
+    assert (code, err) == (0, "")
+    with open(_cli.DEMO_DATA, "rb") as fh:
+        assert (tmp_path / "cancer.csv").read_bytes() == fh.read()
+    assert f"kmsmote resample {tmp_path / 'cancer.csv'} --target diagnosis" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cancer.csv"]  # no picture
+
+
+def _no_cluster_frame():
+    X, y = make_classification(n_samples=600, n_features=6, weights=[0.96, 0.04],
+                               flip_y=0, random_state=1)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(6)])
+    frame["label"] = np.where(y == 1, "rare", "common")
+    return frame
+
+
+@pytest.mark.parametrize("options, params, baseline", [
+    # Each option changes the result (or, for the policy, makes one possible).
+    (["--no-cluster-policy", "smote"], {"no_cluster_policy": "smote"}, None),
+    (["--no-cluster-policy", "relax"], {"no_cluster_policy": "relax"}, None),
+    (["--kmeans-estimator", "30", "--cluster-balance-threshold", "0.1",
+      "--small-clusters", "reduce-k"],
+     {"kmeans_estimator": 30, "cluster_balance_threshold": 0.1, "small_clusters": "reduce_k"},
+     {"small_clusters": "skip"}),
+    (["--kmeans-estimator", "30", "--cluster-balance-threshold", "0.1",
+      "--small-clusters", "reduce_k_duplicate"],
+     {"kmeans_estimator": 30, "cluster_balance_threshold": 0.1,
+      "small_clusters": "reduce_k_duplicate"}, {"small_clusters": "skip"}),
+    (["--kmeans-estimator", "3", "--cluster-filter", "imbalance_ratio"],
+     {"kmeans_estimator": 3, "cluster_filter": "imbalance_ratio"},
+     {"cluster_filter": "fraction", "no_cluster_policy": "smote"}),
+    (["--kmeans-estimator", "3", "--cluster-filter", "imbalance-ratio",
+      "--density-exponent", "n_features"],
+     {"kmeans_estimator": 3, "cluster_filter": "imbalance_ratio",
+      "density_exponent": "n_features"}, {"density_exponent": "auto"}),
+])
+def test_beyond_the_reference_options_reach_the_estimator(options, params, baseline,
+                                                          tmp_path):
+    import warnings
+
+    frame = _no_cluster_frame()
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    features = [c for c in frame.columns if c != "label"]
+    code, _, err = run("resample", tmp_path / "in.csv", "--target", "label", "-o",
+                       tmp_path / "o.csv", "--random-state", "0")
+    assert code == 1 and "--no-cluster-policy smote|relax" in err
+    code, out, err = run("resample", tmp_path / "in.csv", "--target", "label", "-o",
+                         tmp_path / "o.csv", "--random-state", "0", *options)
+    assert code == 0, err
+    res = pd.read_csv(tmp_path / "o.csv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X_res, y_res = KMeansSMOTE(random_state=0, **params).fit_resample(
+            frame[features], frame["label"])
+    np.testing.assert_array_equal(res[features].to_numpy(), X_res.to_numpy())
+    assert res["label"].tolist() == y_res.tolist()
+    # The estimator's warnings, one line each on stderr.
+    assert err == "".join(f"kmsmote resample: warning: {' '.join(str(w.message).split())}\n"
+                          for w in caught)
+    if "no_cluster_policy" in params:
+        assert err.count("\n") == 1 and f"no_cluster_policy='{params['no_cluster_policy']}'" in err
+    if baseline is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X_base, _ = KMeansSMOTE(random_state=0, **{**params, **baseline}).fit_resample(
+                frame[features], frame["label"])
+        assert X_base.shape != X_res.shape or not np.array_equal(X_base, X_res)
+
+
+def _categorical_frame():
+    frame = _no_cluster_frame()
+    frame["colour"] = np.where(frame.pop("f4") > 0, "red", "blue")
+    frame["code"] = np.digitize(frame.pop("f5"), [-1, 0, 1]) * 10
+    return frame[["f0", "colour", "f1", "code", "f2", "f3", "label"]]
+
+
+@pytest.mark.parametrize("with_pandas", [True, False], ids=["pandas", "no-pandas"])
+def test_categorical_columns_keep_their_categories(with_pandas, tmp_path, monkeypatch):
+    frame = _categorical_frame()
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    sampler = KMeansSMOTE(random_state=0, kmeans_estimator=1,
+                          categorical_features=["colour", "code"])
+    X_res, y_res = sampler.fit_resample(frame.drop(columns="label"), frame["label"])
+    if not with_pandas:
+        _without(monkeypatch, "pandas")
+    base = ["resample", tmp_path / "in.csv", "--target", "label", "--random-state", "0",
+            "--kmeans-estimator", "1"]
+    code, out, err = run(*base, "-o", tmp_path / "named.csv", "--categorical", "colour",
+                         "--categorical", "code")
+    assert code == 0, err
+    assert "6 features (2 categorical: colour, code)" in out
+    code, _, err = run(*base, "-o", tmp_path / "auto.csv", "--categorical", "auto",
+                       "--categorical", "code")
+    assert code == 0, err
+    res = pd.read_csv(tmp_path / "named.csv")
+    n = len(frame)
+    assert len(res) > n
+    assert set(res["colour"]) == {"red", "blue"}
+    assert set(res["code"]) == set(frame["code"]) and res["code"].dtype == np.int64
+    pd.testing.assert_frame_equal(res.iloc[:n], frame)
+    pd.testing.assert_frame_equal(res.drop(columns="label"), X_res)
+    assert res["label"].tolist() == y_res.tolist()
+    assert (tmp_path / "auto.csv").read_text() == (tmp_path / "named.csv").read_text()
+
+
+# ---------------------------------------------------------------------------
+# The README's command line and Python examples run as written (issue 20).
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+
+
+def _readme_block(heading, language):
+    import re
+
+    with open(README, encoding="utf-8") as fh:
+        text = fh.read()
+    start = text.index(f"\n{heading}\n")
+    end = text.index("\n#", start + len(heading) + 2)
+    return re.findall(rf"```{language}\n(.*?)```", text[start:end], re.S)[0]
+
+
+@pytest.mark.skipif(not os.path.exists(README), reason="README.md is not beside the tests")
+def test_readme_command_line_and_python_examples_run_as_written(tmp_path, monkeypatch):
+    import shlex
+
+    shell = _readme_block("### The command line", "bash").replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in shell.splitlines()]
+    commands = [c for c in commands if c]
+    assert commands and all(c[0] == "kmsmote" for c in commands)
+    for argv in commands:
+        proc = subprocess.run([sys.executable, "-m", "kmsmote", *argv[1:]], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (argv, proc.stderr)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(_readme_block("### From Python", "python"), README, "exec"), namespace)
+    # The two examples read the same file and resample it the same way.
+    X_res, y_res = namespace["X_res"], namespace["y_res"]
+    command = next(c for c in commands if c[1] == "resample")
+    resampled = pd.read_csv(tmp_path / command[command.index("-o") + 1])
+    pd.testing.assert_frame_equal(resampled[X_res.columns], X_res)
+    assert resampled[y_res.name].tolist() == y_res.tolist()
