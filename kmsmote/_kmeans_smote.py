@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
+from sklearn import get_config
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, _fit_context, clone
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
@@ -142,7 +143,7 @@ def _allocate(n_samples, weights, mode):
     return counts.tolist()
 
 
-def _may_tie(sq_norms, nn, dist, k, n_features):
+def _may_tie(sq_norms, nn, dist, k, n_features, float32_distances=False):
     """True when scikit-learn might order the first k neighbours of some
     member otherwise than our exact search: two of the self, the k
     neighbours and the next one (if found) are equally far, or so nearly
@@ -151,6 +152,8 @@ def _may_tie(sq_norms, nn, dist, k, n_features):
 
     ``nn`` and ``dist`` (exact distances, nearest first) hold k or k + 1
     neighbours of each member; ``sq_norms`` are the members' squared norms.
+    ``float32_distances``: scikit-learn stores the squared distances it
+    computed in float64 as float32 (``_Data.reference_rounds_to_float32``).
     """
     if nn.size == 0:
         return False
@@ -159,15 +162,30 @@ def _may_tie(sq_norms, nn, dist, k, n_features):
     # distance, relative to |x|^2 + |y|^2 (generous: a false alarm only
     # costs speed).
     rel = (2.0 * n_features + 8.0) * np.finfo(np.float64).eps
+    # Storing a squared distance in float32 moves it by up to half an ulp:
+    # 2^-24 of its size (bounded here by 2^-23), or half the subnormal
+    # spacing 2^-149 below 2^-126 (bounded by 2^-149).  Two distances that
+    # close may come out equal, and scikit-learn's sort (not stable) then
+    # orders them by its own rule.  Beyond float32's range all become inf.
+    if float32_distances:
+        f32 = np.finfo(np.float32)
+        if np.any(d2 >= float(f32.max) * (1.0 - f32.eps)):
+            return True
+        rel32, tiny32 = float(f32.eps), float(f32.smallest_subnormal)
+    else:
+        rel32, tiny32 = 0.0, 0.0
     own = sq_norms[:, None]
     # Self (at distance 0) against the nearest neighbour.
-    if np.any(d2[:, 0] <= rel * (2.0 * own[:, 0] + sq_norms[nn[:, 0]])):
+    if np.any(d2[:, 0] * (1.0 - rel32)
+              <= rel * (2.0 * own[:, 0] + sq_norms[nn[:, 0]]) + 2.0 * tiny32):
         return True
     last = min(k + 1, nn.shape[1])
     if last < 2:
         return False
     gap = d2[:, 1:last] - d2[:, :last - 1]
     bound = rel * (2.0 * own + sq_norms[nn[:, 1:last]] + sq_norms[nn[:, :last - 1]])
+    if float32_distances:
+        bound += rel32 * (d2[:, 1:last] + d2[:, :last - 1]) + 2.0 * tiny32
     return bool(np.any(gap <= bound))
 
 
@@ -758,7 +776,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             # One neighbour more than needed shows a tie at the k-th place.
             nn, dist, mean_distance = data.neighbours(rows, min(k + 1, m - 1),
                                                       return_distance=True)
-            tied = _may_tie(data.squared_norms(rows), nn, dist, k, data.dist.shape[1])
+            tied = _may_tie(data.squared_norms(rows), nn, dist, k, data.dist.shape[1],
+                            float32_distances=data.reference_rounds_to_float32())
             nn = None if tied else np.ascontiguousarray(nn[:, :k])
         elif fast_nn:
             nn, mean_distance = data.neighbours(rows, k)
@@ -1140,6 +1159,19 @@ class _Data:
         nn, sums = search(self.dist, np.concatenate(sets), offsets,
                           np.asarray(ks, dtype=np.int64), self.n_threads)
         return [(nn_s, self._mean(float(sum_s), int(m))) for nn_s, sum_s, m in zip(nn, sums, sizes)]
+
+    def reference_rounds_to_float32(self):
+        """Whether scikit-learn's brute-force search over float32 rows
+        stores their squared distances in float32: its pairwise-distance
+        path (``euclidean_distances``, upcasting blocks to float64 and
+        casting the result back), which it takes for sparse input always and
+        for dense input when ``enable_cython_pairwise_dist`` is off.  Its
+        Cython reduction (dense) and its trees (float64 copies) keep them in
+        float64.  A float32 matrix is never scaled (its exponents stay far
+        within _SCALE_LIMIT), so these distances are in the user's units."""
+        if self.X.dtype != np.float32:
+            return False
+        return self.sparse or not get_config().get("enable_cython_pairwise_dist", True)
 
     def squared_norms(self, rows):
         """Squared Euclidean norms of the given rows (as the distances see

@@ -296,6 +296,12 @@ def test_ties_are_left_to_scikit_learn_and_only_ties(monkeypatch):
     # Continuous data: no ties, the compiled search does everything.
     X, y = _wide_data()
     assert _count_sklearn_searches(monkeypatch, X, y, **params) == 0
+    # Nor as float32 CSR, whose reference search stores squared distances in
+    # float32: the wider near-tie margin that calls for must not flag it.
+    from scipy import sparse
+
+    X32 = sparse.csr_matrix(X.astype(np.float32))
+    assert _count_sklearn_searches(monkeypatch, X32, y, **params) == 0
     # Duplicate rows: scikit-learn orders the tied neighbours, as in the reference.
     X, y = _duplicated_blobs()
     assert _count_sklearn_searches(monkeypatch, X, y, **params) > 0
@@ -316,3 +322,81 @@ def test_integer_ties_are_ordered_as_the_reference_orders_them(seed):
     assert Xo.dtype == np.int64 and Xo.shape[0] > X.shape[0]
     assert np.array_equal(Xo, Xr) and np.array_equal(yo, yr)
     assert np.array_equal(ours.nn_k_._fit_X, ref.nn_k_._fit_X)
+
+
+def _short_documents_tfidf(seed, n_docs, n_words, doc_len, minority=0.2):
+    # TF-IDF rows of short documents drawn from a small vocabulary, as
+    # float32 CSR: many distances that float32 cannot tell apart.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    rng = np.random.RandomState(seed)
+    lengths = rng.randint(doc_len[0], doc_len[1] + 1, size=n_docs)
+    words = rng.randint(n_words, size=lengths.sum())
+    docs = [" ".join(f"w{i}" for i in doc) for doc in np.split(words, np.cumsum(lengths)[:-1])]
+    X = TfidfVectorizer().fit_transform(docs).astype(np.float32).tocsr()
+    y = (rng.rand(n_docs) < minority).astype(np.int64)
+    return X, y
+
+
+# (seed, documents, vocabulary, words per document, k_neighbors, clusters):
+# five of the 16 in 40 random such configurations whose sparse output
+# differed from the reference's before squared distances stored in float32
+# counted as near ties (42, 27, 29, 10 and 17 synthetic rows; 0 of 100
+# configurations differ now).
+TFIDF_CASES = [
+    (901, 300, 37, (2, 4), 5, 4),
+    (291, 300, 60, (2, 7), 2, 3),
+    (976, 600, 89, (4, 5), 5, 5),
+    (849, 400, 97, (2, 4), 2, 5),
+    (274, 300, 74, (4, 6), 3, 6),
+]
+
+
+@pytest.mark.parametrize("seed, n_docs, n_words, doc_len, k, n_clusters", TFIDF_CASES)
+def test_float32_csr_near_ties_follow_the_reference_sparse_order(seed, n_docs, n_words, doc_len,
+                                                                 k, n_clusters):
+    # For sparse float32 rows scikit-learn computes squared distances in
+    # float64 and stores them in float32, so distances closer than a float32
+    # ulp come out equal and its sort orders them: the reference's sparse
+    # result then differs from its dense one (float64 throughout), and ours
+    # must follow each.
+    from scipy import sparse
+
+    X, y = _short_documents_tfidf(seed, n_docs, n_words, doc_len)
+    X_before = X.copy()
+    params = dict(kmeans_estimator=MiniBatchKMeans(n_clusters=n_clusters, random_state=seed),
+                  random_state=seed, k_neighbors=k, cluster_balance_threshold=0.0)
+    (Xo, yo), (Xr, yr), ours, ref = _run_both(X, y, params)
+    assert sparse.issparse(Xo) and Xo.dtype == Xr.dtype == np.float32
+    assert Xo.shape == Xr.shape and Xo.shape[0] > X.shape[0]
+    assert (Xo != Xr).nnz == 0
+    assert np.array_equal(yo, yr)
+    assert np.array_equal(ours.nn_k_._fit_X.toarray(), ref.nn_k_._fit_X.toarray())
+    assert (X != X_before).nnz == 0
+    # Dense float32: the reference's dense order, which here is not its
+    # sparse one (so each comparison above and below tells something).
+    (Xo_d, yo_d), (Xr_d, yr_d), _, _ = _run_both(X.toarray(), y, params)
+    assert Xo_d.dtype == np.float32
+    assert np.array_equal(Xo_d, Xr_d) and np.array_equal(yo_d, yr_d)
+    assert not np.array_equal(Xr_d, Xr.toarray())
+
+
+def test_may_tie_counts_float32_storage_of_squared_distances():
+    from kmsmote._kmeans_smote import _may_tie
+
+    # Two neighbours at squared distances 1 and 1 + 2^-25: apart in float64
+    # arithmetic (its rounding bound here is ~1e-14), equal once stored in
+    # float32.
+    d2 = np.array([[1.0, 1.0 + 2.0 ** -25]])
+    assert np.float32(d2[0, 0]) == np.float32(d2[0, 1])
+    nn, dist = np.array([[1, 2]]), np.sqrt(d2)
+    norms = np.array([0.5, 0.5, 0.5])
+    assert not _may_tie(norms, nn, dist, 2, 4)
+    assert _may_tie(norms, nn, dist, 2, 4, float32_distances=True)
+    # Four float32 ulps apart: distinct in float32 too.
+    dist = np.sqrt(np.array([[1.0, 1.0 + 2.0 ** -21]]))
+    assert not _may_tie(norms, nn, dist, 2, 4, float32_distances=True)
+    # Below float32's smallest normal, the absolute spacing 2^-149 counts.
+    dist = np.sqrt(np.array([[2.0 ** -140, 2.0 ** -140 + 2.0 ** -150]]))
+    assert not _may_tie(np.zeros(3), nn, dist, 2, 4)
+    assert _may_tie(np.zeros(3), nn, dist, 2, 4, float32_distances=True)
