@@ -191,6 +191,14 @@ def test_parquet_round_trip_keeps_dtypes(tmp_path):
     code, out, err = resample(csv_path, tmp_path / "other.parquet")
     assert code == 0, err
     assert len(pd.read_parquet(tmp_path / "other.parquet")) == len(res)
+    # The --stats file and the demo's output follow their names too.
+    code, _, err = resample(csv_path, tmp_path / "o.csv", "--stats", tmp_path / "s.parquet")
+    assert code == 0, err
+    stats = pd.read_parquet(tmp_path / "s.parquet")
+    assert list(stats.columns)[:3] == ["class", "cluster", "size"]
+    code, _, err = run("demo", "--no-plot", "-q", "-o", tmp_path / "demo.parquet")
+    assert code == 0, err
+    assert len(pd.read_parquet(tmp_path / "demo.parquet")) > 397
 
 
 def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
@@ -286,6 +294,20 @@ def _bad_inputs(tmp_path):
                                  "--target")
     cases["output folder missing"] = (["resample", good, "--target", "label", "-o",
                                        tmp_path / "no" / "o.csv"], 2, "no folder")
+    cases["unknown categorical"] = (["resample", good, "--target", "label", "-o",
+                                     tmp_path / "o.csv", "--categorical", "nope"], 2,
+                                    "--categorical: no column 'nope' in the data")
+    cases["categorical target"] = (["resample", good, "--target", "label", "-o",
+                                    tmp_path / "o.csv", "--categorical", "label"], 2,
+                                   "--categorical: column 'label' is not a feature")
+    holes = frame.assign(name=frame["name"].where(np.arange(60) != 7, ""))
+    cases["missing categories"] = (["resample", write("holes_cat.csv", data=holes),
+                                    "--target", "label", "-o", tmp_path / "o.csv",
+                                    "--categorical", "auto"], 2,
+                                   "missing values in categorical column(s) 'name'")
+    cases["bad choice"] = (["resample", good, "--target", "label", "-o", tmp_path / "o.csv",
+                            "--no-cluster-policy", "maybe"], 2,
+                           "argument --no-cluster-policy: invalid choice: 'maybe'")
     cases["no cluster qualifies"] = (
         ["resample", write("noclusters.csv", data=no_clusters), "--target", "label", "-o",
          tmp_path / "o.csv", "--exclude", "name", "--exclude", "flag", "--exclude", "id",
@@ -298,7 +320,8 @@ CASES = [
     "unknown format", "missing target", "non-numeric feature", "missing feature values",
     "missing target values", "one class", "unknown exclude", "unknown class",
     "float strategy, 3 classes", "bad option value", "missing --target",
-    "output folder missing", "no cluster qualifies",
+    "output folder missing", "no cluster qualifies", "unknown categorical",
+    "categorical target", "missing categories", "bad choice",
 ]
 
 
@@ -494,9 +517,15 @@ def test_a_compressed_csv_without_pandas_stops_the_command_before_reading(
 def test_parquet_output_in_a_python_without_pandas_or_pyarrow(module, tmp_path):
     # The report, for real: the module cannot be imported at all.
     _frame(60).drop(columns=["name", "flag"]).to_csv(tmp_path / "in.csv", index=False)
+    # The probe prints a line if the command reads its input: it must not.
     script = ("import sys; sys.modules[sys.argv[1]] = None\n"
-              "from kmsmote._cli import main\n"
-              "sys.exit(main(sys.argv[2:]))\n")
+              "from kmsmote import _cli\n"
+              "real = _cli._read_table\n"
+              "def read(*args):\n"
+              "    print('read', args[0])\n"
+              "    return real(*args)\n"
+              "_cli._read_table = read\n"
+              "sys.exit(_cli.main(sys.argv[2:]))\n")
     proc = subprocess.run(
         [sys.executable, "-c", script, module, "resample", "in.csv", "--target", "label",
          "-o", "out.parquet", "--random-state", "0"],
@@ -542,17 +571,6 @@ def test_an_explicit_output_format_writes_that_format_under_any_name(csv_file, t
     assert f"-> {tmp_path / 'out.xlsx'} (csv)" in out
     assert resample(csv_file, tmp_path / "o.csv")[0] == 0
     assert (tmp_path / "out.xlsx").read_text() == (tmp_path / "o.csv").read_text()
-
-
-@pytest.mark.skipif(not HAVE_ARROW, reason="pyarrow not installed")
-def test_stats_and_demo_output_are_parquet_when_named_so(csv_file, tmp_path):
-    code, _, err = resample(csv_file, tmp_path / "o.csv", "--stats", tmp_path / "s.parquet")
-    assert code == 0, err
-    stats = pd.read_parquet(tmp_path / "s.parquet")
-    assert list(stats.columns)[:3] == ["class", "cluster", "size"]
-    code, _, err = run("demo", "--no-plot", "-q", "-o", tmp_path / "demo.parquet")
-    assert code == 0, err
-    assert len(pd.read_parquet(tmp_path / "demo.parquet")) > 397
 
 
 # ---------------------------------------------------------------------------
