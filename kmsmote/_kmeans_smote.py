@@ -59,6 +59,26 @@ class Tags(_SkTags):
 
 
 # ---------------------------------------------------------------------------
+# The "relax" policy.
+
+# Part of a class's samples that the clusters kept by no_cluster_policy="relax"
+# hold at least (when the clusters with enough class samples hold that much).
+_RELAX_COVER = 0.9
+
+
+def _cover_statistic(ranked, stat, n_class):
+    """The filter statistic of the first cluster, in ``ranked`` order, at
+    which the clusters so far hold ``_RELAX_COVER`` of the ``n_class``
+    samples; the last cluster's if they never do."""
+    held = 0
+    for record in ranked:
+        held += record["class_count"]
+        if held >= _RELAX_COVER * n_class:
+            break
+    return stat(record)
+
+
+# ---------------------------------------------------------------------------
 # Cluster weights.
 
 
@@ -842,14 +862,14 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
                 relaxed = self._relaxed_threshold(records, threshold, n_neighbors)
                 path = "relax" if relaxed is not None else "relax-smote"
             if relaxed is not None:
-                records, kept = self._decide(base, relaxed[0], n_neighbors)
-                self._warn_relaxed(class_label, relaxed[1], len(kept), stacklevel)
+                records, kept = self._decide(base, relaxed, n_neighbors)
+                self._warn_relaxed(class_label, threshold, relaxed, kept, n_class, stacklevel)
             else:
                 self._check_smote_fallback(class_label, n_class, n_neighbors)
                 kept = [self._smote_record(class_label, n_class, n_total, threshold, path)]
                 records = records + kept
         for record in records:
-            record["path"] = path
+            record.update(path=path, requested_threshold=float(threshold))
         self.class_paths_[class_label] = path
         return records, kept, path
 
@@ -929,28 +949,51 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         )
 
     def _relaxed_threshold(self, records, threshold, n_neighbors):
-        """(threshold, description) under 'relax', or None when no cluster
-        holds enough class samples."""
+        """The threshold of 'relax' for one class, or None when no cluster
+        holds enough class samples.
+
+        Only clusters with enough class samples count (``eligible``); they
+        are ranked by the filter's own statistic, most favourable to the class
+        first.  The relaxed threshold keeps the clusters where the class is at
+        least as frequent as in the whole data set (fraction at least
+        ``n_class / n``; imbalance ratio at most the global one-vs-rest
+        ratio), and, in rank order, as many more as needed for the kept
+        clusters to hold ``_RELAX_COVER`` of the class's samples (every
+        eligible cluster if they hold less).  It always keeps the best one.
+        Counts alone decide (records cover every non-empty cluster, so they
+        give ``n_class`` and ``n``).
+        """
         min_count = self._min_class_count(n_neighbors)
         eligible = [r for r in records if r["class_count"] >= min_count]
         if not eligible:
             return None
+        n_class = sum(r["class_count"] for r in records)
+        n_total = sum(r["size"] for r in records)
         if self.cluster_filter == "imbalance_ratio":
-            best = min((r["size"] - r["class_count"] + 1) / (r["class_count"] + 1)
-                       for r in eligible)
-            relaxed = float(np.nextafter(best, np.inf))
+            def stat(r):
+                return (r["size"] - r["class_count"] + 1) / (r["class_count"] + 1)
+            # A cluster passes when its ratio is below the threshold: the
+            # next float above a ratio keeps the clusters at that ratio.
+            ranked = sorted(eligible, key=stat)
+            share = float(np.nextafter((n_total - n_class + 1) / (n_class + 1), np.inf))
+            cover = _cover_statistic(ranked, stat, n_class)
+            return max(share, float(np.nextafter(cover, np.inf)))
+        ranked = sorted(eligible, key=lambda r: r["class_fraction"], reverse=True)
+        cover = _cover_statistic(ranked, lambda r: r["class_fraction"], n_class)
+        return min(n_class / n_total, cover)
+
+    def _warn_relaxed(self, class_label, threshold, relaxed, kept, n_class, stacklevel):
+        if self.cluster_filter == "imbalance_ratio":
             rule = f"imbalance ratio threshold raised from {float(threshold):.4g} to {relaxed:.4g}"
         else:
-            relaxed = max(r["class_fraction"] for r in eligible)
             rule = f"class fraction threshold lowered from {float(threshold):.4g} to {relaxed:.4g}"
-        return relaxed, rule
-
-    def _warn_relaxed(self, class_label, rule, n_kept, stacklevel):
+        held = sum(r["class_count"] for r in kept)
         warnings.warn(
             f"KMeansSMOTE: no cluster qualified for class {class_label}; "
-            f"no_cluster_policy='relax' used its best cluster(s) instead "
-            f"({rule}; {n_kept} cluster(s) kept). To avoid this, lower "
-            "cluster_balance_threshold or change the number of clusters.",
+            f"no_cluster_policy='relax' {rule}, keeping {len(kept)} cluster(s) that "
+            f"hold {held} of its {n_class} samples ({held / n_class:.0%}). To avoid "
+            "this, lower cluster_balance_threshold or change the number of clusters; "
+            "no_cluster_policy='smote' uses every sample of the class.",
             UserWarning, stacklevel=stacklevel,
         )
 

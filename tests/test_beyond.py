@@ -150,12 +150,85 @@ def test_no_cluster_policy_resamples_and_says_so(n_classes, policy, allocation):
         for point in rows[:20]:
             assert _on_segment(point, source)
     if policy == "relax":
-        # The relaxed threshold is the best fraction among eligible clusters.
+        # Every record carries the threshold applied and the one asked for.
         for label in range(1, n_classes):
             recs = [r for r in sampler.cluster_stats_ if r["class"] == label]
-            best = max(r["class_fraction"] for r in recs if r["class_count"] >= 3)
-            assert all(r["threshold"] == best for r in recs)
-            assert all(r["kept"] == (r["class_fraction"] == best) for r in recs)
+            assert all(r["requested_threshold"] == 0.5 for r in recs)
+            assert all(r["threshold"] == _expected_relaxed(recs, 3) for r in recs)
+
+
+def _uneven(n_classes, seed=0):
+    """Majority in 6 tight blobs (60 each); each minority class has 12, 8,
+    4, 3, 1 and 2 samples in them: no blob is half minority, the two
+    richest hold only 20 of the 30, and the last two have fewer than
+    k_neighbors + 1 = 3."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-20, 20, size=(6, 2))
+    X, y = [], []
+    for c, m in zip(centres, (12, 8, 4, 3, 1, 2)):
+        X.append(c + rng.normal(scale=0.5, size=(60, 2)))
+        y += [0] * 60
+        for label in range(1, n_classes):
+            X.append(c + rng.normal(scale=0.5, size=(m, 2)))
+            y += [label] * m
+    return np.vstack(X), np.asarray(y)
+
+
+def _expected_relaxed(recs, min_count, ratio=False):
+    """The documented 'relax' threshold, recomputed from the records: keep
+    the clusters where the class is at least as frequent as overall, then
+    more, best first, until they hold 90 % of the class (or all eligible)."""
+    n_class = sum(r["class_count"] for r in recs)
+    n = sum(r["size"] for r in recs)
+    eligible = [r for r in recs if r["class_count"] >= min_count]
+    share = (n - n_class + 1) / (n_class + 1) if ratio else n_class / n
+    by_rank = sorted(eligible, key=_ratio if ratio else (lambda r: -r["class_fraction"]))
+    held = 0
+    for r in by_rank:
+        held += r["class_count"]
+        cover = _ratio(r) if ratio else r["class_fraction"]
+        if held >= 0.9 * n_class:
+            break
+    if ratio:
+        return max(np.nextafter(share, np.inf), np.nextafter(cover, np.inf))
+    return min(share, cover)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("cluster_filter, threshold", [("fraction", 0.5),
+                                                       ("imbalance_ratio", 1.0)])
+def test_relax_keeps_enough_of_the_class(n_classes, cluster_filter, threshold):
+    # The old rule kept only the richest blob (12 of 30 samples) and put
+    # every new sample there.  Now the kept clusters hold 27 of the 30: the
+    # two blobs richer than the class's share of the data, then the next
+    # two in order; the two with fewer than 3 samples stay out.
+    X, y = _uneven(n_classes)
+    sampler = KMeansSMOTE(random_state=0, kmeans_estimator=6, cluster_filter=cluster_filter,
+                          cluster_balance_threshold=threshold, no_cluster_policy="relax")
+    kind = "imbalance ratio threshold raised" if cluster_filter == "imbalance_ratio" \
+        else "class fraction threshold lowered"
+    with pytest.warns(UserWarning, match=rf"no_cluster_policy='relax' {kind} from "
+                      rf"{threshold:g} to [0-9.]+, keeping 4 cluster\(s\) that hold 27 of "
+                      r"its 30 samples \(90%\)") as caught:
+        X_res, y_res = sampler.fit_resample(X, y)
+    assert len(caught) == n_classes - 1
+    assert sampler.class_paths_ == {label: "relax" for label in range(1, n_classes)}
+    for label in range(1, n_classes):
+        recs = [r for r in sampler.cluster_stats_ if r["class"] == label]
+        applied = _expected_relaxed(recs, 3, ratio=cluster_filter == "imbalance_ratio")
+        assert all(r["threshold"] == applied and r["requested_threshold"] == threshold
+                   for r in recs)
+        assert sorted(r["class_count"] for r in recs if r["kept"]) == [3, 4, 8, 12]
+        assert all(r["n_generated"] > 0 for r in recs if r["kept"])
+        assert f"to {applied:.4g}," in str(caught[label - 1].message)
+    counts = Counter(y_res.tolist())
+    assert all(counts[0] <= counts[label] <= counts[0] + 4 for label in range(1, n_classes))
+    # Deterministic for a seed, whatever the number of threads.
+    again = sampler.set_params(n_jobs=2)
+    with pytest.warns(UserWarning, match="no_cluster_policy='relax'"):
+        X_again, y_again = again.fit_resample(X, y)
+    np.testing.assert_array_equal(X_again, X_res)
+    np.testing.assert_array_equal(y_again, y_res)
 
 
 @needs_ref
@@ -330,7 +403,7 @@ def test_imbalance_ratio_filter(n_classes, threshold):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_imbalance_ratio_relax_keeps_the_least_imbalanced_cluster(n_classes):
+def test_imbalance_ratio_relax_keeps_the_least_imbalanced_clusters(n_classes):
     X, y = _scattered(n_classes)
     sampler = KMeansSMOTE(random_state=0, kmeans_estimator=6, cluster_filter="imbalance_ratio",
                           cluster_balance_threshold=1.0, no_cluster_policy="relax")
@@ -338,8 +411,9 @@ def test_imbalance_ratio_relax_keeps_the_least_imbalanced_cluster(n_classes):
         sampler.fit_resample(X, y)
     for label in range(1, n_classes):
         recs = [r for r in sampler.cluster_stats_ if r["class"] == label]
-        best = min(_ratio(r) for r in recs if r["class_count"] >= 3)
-        assert all(r["kept"] == (_ratio(r) == best) for r in recs)
+        applied = _expected_relaxed(recs, 3, ratio=True)
+        assert all(r["threshold"] == applied for r in recs)
+        assert all(r["kept"] == (_ratio(r) < applied and r["class_count"] >= 3) for r in recs)
 
 
 @needs_ref
