@@ -351,8 +351,11 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
           among the whole class, uniform choice of base sample), with a
           warning; ``k_neighbors`` is lowered to the class count minus one
           if the class is smaller than ``k_neighbors + 1``;
-        - ``"relax"``: lower the threshold for that class just enough that the
-          best cluster(s) with enough class samples qualify, with a warning.
+        - ``"relax"``: relax that class's threshold so that enough of the
+          class is kept, with a warning: of the clusters with enough class
+          samples, keep those where the class is at least as frequent as in
+          the whole data set (one-vs-rest), then more, most favourable first,
+          until they hold 90 % of the class's samples (or all of them).
           If no cluster has enough class samples, fall back to ``"smote"``
           (with a warning) when the class has at least 2 samples (1 with
           ``small_clusters="reduce_k_duplicate"``); otherwise raise.
@@ -411,8 +414,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         The threshold used (``-inf`` with a single cluster).
     cluster_stats_ : list of dict
         One record per class and non-empty cluster: ``class``, ``cluster``,
-        ``size``, ``class_count``, ``class_fraction``, ``threshold``,
-        ``kept``, ``reason``, ``mean_distance``, ``log_sparsity``,
+        ``size``, ``class_count``, ``class_fraction``, ``threshold`` (the
+        one applied), ``requested_threshold`` (the one asked for: differs
+        under ``"relax"``), ``kept``, ``reason``, ``mean_distance``, ``log_sparsity``,
         ``weight``, ``n_generated`` and ``path`` (the class's entry of
         ``class_paths_``).  With the ``"smote"`` path a single record with
         ``cluster=-1`` stands for the whole class.
