@@ -16,8 +16,10 @@ except ImportError as exc:  # pragma: no cover - exercised from a source tree
 
 from ._config import get_config, show_config
 from ._diagnostics import cluster_report, plot_clusters, resampled_clusters
+from ._errors import NoClusterError
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE
+from ._progress import report_phases
 
 # Written once, in meson.build's project(); the build copies it here and into
 # the distribution's metadata.
@@ -26,10 +28,12 @@ from ._build_info import VERSION as __version__
 __all__ = [
     "KMeans",
     "KMeansSMOTE",
+    "NoClusterError",
     "cluster_report",
     "get_config",
     "get_include",
     "plot_clusters",
+    "report_phases",
     "resampled_clusters",
     "show_config",
     "__version__",

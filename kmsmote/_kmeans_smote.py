@@ -21,7 +21,9 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from . import _generate, _memory, _neighbors
 from ._categorical import _CategoricalMixin
+from ._errors import NoClusterError
 from ._kmeans_estimator import KMeans
+from ._progress import report_phase
 from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
 from ._threading import resolve_n_threads
 from ._validation import (
@@ -941,7 +943,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
     def _no_cluster_error(self, class_label, records, threshold, n_neighbors):
         min_count = self._min_class_count(n_neighbors)
         best = max((r["class_fraction"] for r in records), default=0.0)
-        return RuntimeError(
+        return NoClusterError(
             "No clusters found with sufficient samples of "
             f"class {class_label}. Try lowering the "
             "cluster_balance_threshold or increasing the number of "
@@ -1004,7 +1006,7 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
     def _check_smote_fallback(self, class_label, n_class, n_neighbors):
         min_count = self._min_class_count(n_neighbors)
         if n_class < max(min(min_count, 2), 1) or n_class < 1:
-            raise RuntimeError(
+            raise NoClusterError(
                 f"No clusters found with sufficient samples of class {class_label}, "
                 f"and the class has only {n_class} sample(s): SMOTE needs at least 2 "
                 "(or small_clusters='reduce_k_duplicate' to copy a single sample)."
@@ -1095,9 +1097,9 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         return data.resample(kept_all), y_res, kept_all
 
     def _report_phase(self, name):
-        # A progress display (the command line's) may set _phase_callback on
-        # an instance to follow the phases; it is not a parameter and does
-        # not change the result.
+        # kmsmote.report_phases; the instance attribute _phase_callback is
+        # the command line's older way, until it uses report_phases.
+        report_phase(name)
         callback = getattr(self, "_phase_callback", None)
         if callback is not None:
             callback(name)
