@@ -13,8 +13,11 @@ import pytest
 from sklearn.datasets import make_classification
 
 from kmsmote import KMeansSMOTE
-from kmsmote import _cli
+from kmsmote._cli import files as cli_files
 from kmsmote._cli import main
+from kmsmote._cli.options import _sampling_strategy
+from kmsmote._cli.progress import _Progress
+from kmsmote._cli.table import _match_strategy, resample_table
 
 pd = pytest.importorskip("pandas")
 
@@ -202,8 +205,8 @@ def test_parquet_round_trip_keeps_dtypes(tmp_path):
 
 
 def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
-    real = _cli._have
-    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pyarrow" else real(m))
+    real = cli_files._have
+    monkeypatch.setattr(cli_files, "_have", lambda m: False if m == "pyarrow" else real(m))
     path = tmp_path / "in.parquet"
     path.write_bytes(b"PAR1")
     code, out, err = run("resample", path, "--target", "label", "-o", tmp_path / "o.parquet")
@@ -215,8 +218,8 @@ def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
 def test_csv_without_pandas_gives_the_same_output(csv_file, tmp_path, monkeypatch):
     with_pandas = tmp_path / "a.csv"
     assert resample(csv_file, with_pandas)[0] == 0
-    real = _cli._have
-    monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pandas" else real(m))
+    real = cli_files._have
+    monkeypatch.setattr(cli_files, "_have", lambda m: False if m == "pandas" else real(m))
     without = tmp_path / "b.csv"
     code, out, err = resample(csv_file, without, "--stats", tmp_path / "s.csv")
     assert code == 0, err
@@ -331,8 +334,8 @@ def test_errors_are_one_line_with_an_exit_status(case, with_pandas, tmp_path, mo
     if case == "not parquet" and (not HAVE_ARROW or not with_pandas):
         pytest.skip("needs pyarrow and pandas")
     if not with_pandas:
-        real = _cli._have
-        monkeypatch.setattr(_cli, "_have", lambda m: False if m == "pandas" else real(m))
+        real = cli_files._have
+        monkeypatch.setattr(cli_files, "_have", lambda m: False if m == "pandas" else real(m))
     argv, status, text = _bad_inputs(tmp_path)[case]
     code, out, err = run(*argv)
     assert code == status
@@ -361,20 +364,20 @@ def test_errors_through_the_console_entry_point_have_no_traceback(tmp_path):
     ("1:300", {"1": 300}),
 ])
 def test_sampling_strategy_values(text, expected):
-    assert _cli._sampling_strategy(text) == expected
+    assert _sampling_strategy(text) == expected
 
 
 @pytest.mark.parametrize("text", ["0", "1.5", "-0.1", "a:-3", "a:1.5", "a", "{bad", "[1, 2]",
                                   ":3", "a:b"])
 def test_bad_sampling_strategy_values(text):
     with pytest.raises(argparse.ArgumentTypeError):
-        _cli._sampling_strategy(text)
+        _sampling_strategy(text)
 
 
 def test_dict_strategy_matches_integer_classes():
-    assert _cli._match_strategy({"1": 5}, [0, 1], "y") == {1: 5}
-    assert _cli._match_strategy({"1": 5}, [0.0, 1.0], "y") == {1.0: 5}
-    assert _cli._match_strategy("auto", [0, 1], "y") == "auto"
+    assert _match_strategy({"1": 5}, [0, 1], "y") == {1: 5}
+    assert _match_strategy({"1": 5}, [0.0, 1.0], "y") == {1.0: 5}
+    assert _match_strategy("auto", [0, 1], "y") == "auto"
 
 
 class _Terminal(io.StringIO):
@@ -384,7 +387,7 @@ class _Terminal(io.StringIO):
 
 def test_progress_line_on_a_terminal_is_erased_at_the_end():
     stream = _Terminal()
-    progress = _cli._Progress(stream, enabled=True)
+    progress = _Progress(stream, enabled=True)
     progress.phase("clustering")
     time.sleep(0.5)
     progress.close()
@@ -396,12 +399,12 @@ def test_progress_line_on_a_terminal_is_erased_at_the_end():
 
 def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
     table = pd.read_csv(csv_file)
-    progress = _cli._Progress(io.StringIO(), enabled=False)
+    progress = _Progress(io.StringIO(), enabled=False)
     params = {"sampling_strategy": "auto", "random_state": 0, "k_neighbors": 2,
               "n_jobs": None, "kmeans_estimator": None, "cluster_balance_threshold": "auto",
               "density_exponent": "auto", "allocation": "ceil"}
-    _cli.resample_table(table, "label", exclude=["id", "name", "flag"], params=params,
-                        progress=progress)
+    resample_table(table, "label", exclude=["id", "name", "flag"], params=params,
+                   progress=progress)
     progress.close()
     assert [n for n, _ in progress.timings] == [
         "resampling", "clustering", "neighbours", "generation"]
@@ -413,8 +416,8 @@ def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
 
 def test_demo_without_matplotlib_or_pandas(tmp_path, monkeypatch):
     # What `pip install . && kmsmote demo` meets: neither is a dependency.
-    real = _cli._have
-    monkeypatch.setattr(_cli, "_have",
+    real = cli_files._have
+    monkeypatch.setattr(cli_files, "_have",
                         lambda m: False if m in ("matplotlib", "pandas") else real(m))
     png = tmp_path / "demo.png"
     code, out, err = run("demo", "--plot", png, "-o", tmp_path / "demo.csv")
@@ -441,7 +444,7 @@ def test_python_m_kmsmote_demo(tmp_path):
     assert "non-empty clusters kept" in out
     assert "original rows unchanged: True" in out
     png = tmp_path / "kmsmote-demo.png"
-    if _cli._have("matplotlib"):
+    if cli_files._have("matplotlib"):
         assert f"picture: {png.name}" in out
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     else:  # pragma: no cover - depends on the environment
@@ -466,19 +469,19 @@ def test_console_script_help():
 
 
 def _without(monkeypatch, *modules):
-    real = _cli._have
-    monkeypatch.setattr(_cli, "_have", lambda m: False if m in modules else real(m))
+    real = cli_files._have
+    monkeypatch.setattr(cli_files, "_have", lambda m: False if m in modules else real(m))
 
 
 def _count_reads(monkeypatch):
     reads = []
-    real = _cli._read_table
+    real = cli_files._read_table
 
     def read(*args, **kwargs):
         reads.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_cli, "_read_table", read)
+    monkeypatch.setattr(cli_files, "_read_table", read)
     return reads
 
 
@@ -520,11 +523,12 @@ def test_parquet_output_in_a_python_without_pandas_or_pyarrow(module, tmp_path):
     # The probe prints a line if the command reads its input: it must not.
     script = ("import sys; sys.modules[sys.argv[1]] = None\n"
               "from kmsmote import _cli\n"
-              "real = _cli._read_table\n"
+              "from kmsmote._cli import files\n"
+              "real = files._read_table\n"
               "def read(*args):\n"
               "    print('read', args[0])\n"
               "    return real(*args)\n"
-              "_cli._read_table = read\n"
+              "files._read_table = read\n"
               "sys.exit(_cli.main(sys.argv[2:]))\n")
     proc = subprocess.run(
         [sys.executable, "-c", script, module, "resample", "in.csv", "--target", "label",
@@ -594,7 +598,7 @@ def test_demo_write_data_gives_the_shipped_file(tmp_path, monkeypatch):
     _without(monkeypatch, "pandas")
     code, out, err = run("demo", "--write-data", tmp_path / "cancer.csv")
     assert (code, err) == (0, "")
-    with open(_cli.DEMO_DATA, "rb") as fh:
+    with open(cli_files.DEMO_DATA, "rb") as fh:
         assert (tmp_path / "cancer.csv").read_bytes() == fh.read()
     assert f"kmsmote resample {tmp_path / 'cancer.csv'} --target diagnosis" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cancer.csv"]  # no picture
