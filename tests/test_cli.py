@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from kmsmote import KMeansSMOTE
+from kmsmote import KMeansSMOTE, NoClusterError
 from kmsmote._cli import files as cli_files
 from kmsmote._cli import main
 from kmsmote._cli.options import _sampling_strategy
@@ -403,15 +403,31 @@ def test_progress_reports_the_phases_and_stays_off_the_pipe(csv_file, tmp_path):
     params = {"sampling_strategy": "auto", "random_state": 0, "k_neighbors": 2,
               "n_jobs": None, "kmeans_estimator": None, "cluster_balance_threshold": "auto",
               "density_exponent": "auto", "allocation": "ceil"}
-    resample_table(table, "label", exclude=["id", "name", "flag"], params=params,
-                   progress=progress)
+    result = resample_table(table, "label", exclude=["id", "name", "flag"], params=params,
+                            progress=progress)
     progress.close()
     assert [n for n, _ in progress.timings] == [
         "resampling", "clustering", "neighbours", "generation"]
     assert progress.stream.getvalue() == ""
+    # The phases come through kmsmote.report_phases: nothing is set on the estimator.
+    assert "_phase_callback" not in vars(result["sampler"])
     # Through main, a non-terminal stderr gets nothing on success.
     code, _, err = resample(csv_file, tmp_path / "o.csv")
     assert (code, err) == (0, "")
+
+
+def test_no_cluster_error_is_exit_status_1_whatever_its_text(csv_file, tmp_path, monkeypatch):
+    # The command catches the exception class, not a message prefix.
+    def fit_resample(self, X, y):
+        raise NoClusterError("class 'rare' cannot be over-sampled here")
+
+    monkeypatch.setattr(KMeansSMOTE, "fit_resample", fit_resample)
+    code, out, err = resample(csv_file, tmp_path / "o.csv")
+    assert (code, out) == (1, "")
+    assert err.startswith("kmsmote resample: error: class 'rare' cannot be over-sampled here "
+                          "(command-line options: --kmeans-estimator")
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_demo_without_matplotlib_or_pandas(tmp_path, monkeypatch):

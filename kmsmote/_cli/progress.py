@@ -1,7 +1,8 @@
 """Progress: one line on stderr, redrawn by a thread, only on a terminal.
 
 Phases: reading, then the estimator's own (clustering, neighbours,
-generation), then writing.
+generation, which ``kmsmote.report_phases`` passes to ``_Progress.phase``),
+then writing.
 """
 
 import threading

@@ -6,6 +6,8 @@ import time
 import warnings
 from collections import Counter
 
+from .._errors import NoClusterError
+from .._progress import report_phases
 from .errors import CLIError, _one_line
 from .files import _Columns
 from .progress import _Progress
@@ -215,26 +217,21 @@ def resample_table(table, target, *, exclude=(), mark=None, categorical=(), para
     sampler = KMeansSMOTE(**params)
 
     progress = progress or _Progress(None, False)
-    sampler._phase_callback = progress.phase
     try:
         progress.phase("resampling")
         start = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, report_phases(progress.phase):
             # The fallbacks of no_cluster_policy and the like warn: the command
             # prints them as one line each instead of Python's two-line format.
             warnings.simplefilter("always")
             X_res, y_res = sampler.fit_resample(X, y)
         seconds = time.perf_counter() - start
-    except RuntimeError as exc:
-        if str(exc).startswith("No clusters found"):
-            raise CLIError(_one_line(exc) + " (command-line options: --kmeans-estimator, "
-                           "--cluster-balance-threshold, --no-cluster-policy smote|relax)",
-                           code=1) from None
-        raise
+    except NoClusterError as exc:
+        raise CLIError(_one_line(exc) + " (command-line options: --kmeans-estimator, "
+                       "--cluster-balance-threshold, --no-cluster-policy smote|relax)",
+                       code=1) from None
     except (ValueError, TypeError) as exc:
         raise CLIError(_one_line(exc)) from None
-    finally:
-        sampler._phase_callback = None
 
     n, n_new = len(table), X_res.shape[0] - len(table)
     if _is_pandas(table):
