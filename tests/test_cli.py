@@ -718,26 +718,28 @@ def test_categorical_columns_keep_their_categories(with_pandas, tmp_path, monkey
 
 
 # ---------------------------------------------------------------------------
-# The README's command line and Python examples run as written (issue 20).
+# The command-line page's shell and Python examples run as written (issue 20;
+# they moved from the README to docs/cli.md in issue 17).
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+CLI_DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "docs", "cli.md")
 
 
-def _readme_block(heading, language):
+def _doc_block(heading, language):
     import re
 
-    with open(README, encoding="utf-8") as fh:
+    with open(CLI_DOC, encoding="utf-8") as fh:
         text = fh.read()
     start = text.index(f"\n{heading}\n")
     end = text.index("\n#", start + len(heading) + 2)
     return re.findall(rf"```{language}\n(.*?)```", text[start:end], re.S)[0]
 
 
-@pytest.mark.skipif(not os.path.exists(README), reason="README.md is not beside the tests")
-def test_readme_command_line_and_python_examples_run_as_written(tmp_path, monkeypatch):
+@pytest.mark.skipif(not os.path.exists(CLI_DOC), reason="docs/cli.md is not beside the tests")
+def test_cli_page_command_line_and_python_examples_run_as_written(tmp_path, monkeypatch):
     import shlex
 
-    shell = _readme_block("### The command line", "bash").replace("\\\n", " ")
+    shell = _doc_block("## Resampling a file", "bash").replace("\\\n", " ")
     commands = [shlex.split(line, comments=True) for line in shell.splitlines()]
     commands = [c for c in commands if c]
     assert commands and all(c[0] == "kmsmote" for c in commands)
@@ -747,10 +749,37 @@ def test_readme_command_line_and_python_examples_run_as_written(tmp_path, monkey
         assert proc.returncode == 0, (argv, proc.stderr)
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(_readme_block("### From Python", "python"), README, "exec"), namespace)
+    exec(compile(_doc_block("## From Python", "python"), CLI_DOC, "exec"), namespace)
     # The two examples read the same file and resample it the same way.
     X_res, y_res = namespace["X_res"], namespace["y_res"]
     command = next(c for c in commands if c[1] == "resample")
     resampled = pd.read_csv(tmp_path / command[command.index("-o") + 1])
     pd.testing.assert_frame_equal(resampled[X_res.columns], X_res)
     assert resampled[y_res.name].tolist() == y_res.tolist()
+
+
+README = os.path.join(os.path.dirname(os.path.dirname(CLI_DOC)), "README.md")
+
+
+def _command_lines(shell):
+    """The ``kmsmote ...`` lines of shell text, as argv lists."""
+    import shlex
+
+    lines = [shlex.split(line, comments=True) for line in shell.replace("\\\n", " ").splitlines()]
+    return [argv for argv in lines if argv and argv[0] == "kmsmote"]
+
+
+@pytest.mark.skipif(not (os.path.exists(README) and os.path.exists(CLI_DOC)),
+                    reason="README.md and docs/cli.md are not beside the tests")
+def test_readme_command_lines_are_ones_the_tests_run():
+    # The README keeps a few command lines and links to docs/cli.md: each is
+    # `kmsmote demo` (run by test_python_m_kmsmote_demo) or a line of the
+    # page's example (run by the test above).
+    import re
+
+    with open(README, encoding="utf-8") as fh:
+        blocks = re.findall(r"```bash\n(.*?)```", fh.read(), re.S)
+    readme = [argv for block in blocks for argv in _command_lines(block)]
+    tested = _command_lines(_doc_block("## Resampling a file", "bash")) + [["kmsmote", "demo"]]
+    assert readme
+    assert [argv for argv in readme if argv not in tested] == []
