@@ -12,8 +12,12 @@ file format this Python cannot read or write); 130 when interrupted.  Errors
 are one line on stderr, never a traceback.
 
 Every file's format is decided, and checked against what is installed,
-before anything is read (``_plan_files``): a missing pyarrow is an error at
-startup, never CSV text written under a ``.parquet`` name.
+before anything is read (``files._plan_files``): a missing pyarrow is an
+error at startup, never CSV text written under a ``.parquet`` name.
+
+The modules: ``options`` (the parser), ``files`` (formats and tables),
+``table`` (one table resampled), ``progress``, ``commands`` and ``errors``;
+docs/cli.md is the user's page.
 """
 
 import sys
