@@ -19,7 +19,8 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
 from ._sampling_strategy import check_sampling_strategy, check_target_type
-from ._validation import OutputFormatter
+from ._output import OutputFormatter
+from ._plan import draws
 
 
 def _is_group(item):
@@ -278,7 +279,7 @@ class _CategoricalMixin:
         }
         # Clusters are over the whole data set: its median std sets the scale.
         X_cluster = encoded(median_std(slice(None)))
-        X_res_enc, y_res, kept = self._fit_resample(
+        X_res_enc, y_res, kept, notes = self._fit_resample(
             X_cluster, y, class_matrix=lambda label: encoded(self.median_std_[label]))
         new_codes = self._vote(kept, features)
         synth_cont = X_res_enc[n:, :len(cont)]
@@ -286,9 +287,9 @@ class _CategoricalMixin:
             y_res = label_binarize(y_res, classes=np.unique(y))
         if is_sparse:
             X_out = self._sparse_output(Xv, synth_cont, cont, features, new_codes)
-            return formatter.transform(X_out, y_res)
-        return self._dense_output(X, Xv, y_res, formatter, synth_cont, cont, features,
-                                  new_codes)
+            return (*formatter.transform(X_out, y_res), notes)
+        return (*self._dense_output(X, Xv, y_res, formatter, synth_cont, cont, features,
+                                    new_codes), notes)
 
     @staticmethod
     def _continuous(Xv, cont, is_sparse):
@@ -313,16 +314,14 @@ class _CategoricalMixin:
     def _vote(self, kept, features):
         """(n_new, n_features) codes: per feature the most frequent category
         among each new sample's neighbours, ties broken as SMOTENC does."""
-        from ._kmeans_smote import draws  # (that module imports this one)
-
         blocks = []
         for kc in kept:
-            count = kc["count"]
+            count = kc.count
             if not count:
                 continue
-            k = kc["nn"].shape[1]
+            k = kc.nn.shape[1]
             sample_idx, _ = draws(kc)
-            neighbours = kc["rows"][kc["nn"][sample_idx // k]]  # (count, k)
+            neighbours = kc.rows[kc.nn[sample_idx // k]]  # (count, k)
             # imbalanced-learn's tie breaking: a fresh generator per group.
             rng = check_random_state(self.random_state)
             block = np.empty((count, len(features)), dtype=np.int64)

@@ -52,7 +52,6 @@ from kmsmote._kms cimport (
     kms_ctx,
 )
 
-from kmsmote import _memory
 from kmsmote._validation import check_knn_sets, split_knn_sets
 
 include "_errors.pxi"
@@ -825,10 +824,9 @@ def csr_resample(X, top, groups, n_threads):
         return None
     n_top = top.shape[0]
     n_rows = n_top + sum(c.shape[0] for _, c in preps)
-    # The result's arrays, allocated as the dense result is (_memory.empty).
-    out_data = _memory.empty((max(cap, 1),), parts[0].dtype)
-    out_indices = _memory.empty((max(cap, 1),), itype)
-    out_indptr = _memory.empty((n_rows + 1,), itype)
+    out_data = np.empty((max(cap, 1),), dtype=parts[0].dtype)
+    out_indices = np.empty((max(cap, 1),), dtype=itype)
+    out_indptr = np.empty((n_rows + 1,), dtype=itype)
     out_data[:hi - lo] = top.data[lo:hi]
     out_indices[:hi - lo] = top.indices[lo:hi]
     np.subtract(top.indptr, lo, out=out_indptr[:n_top + 1], casting="unsafe")

@@ -1,9 +1,8 @@
-"""Input checks and output containers, following imbalanced-learn's rules."""
+"""Input checks, following imbalanced-learn's rules."""
 
 import numbers
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import assert_all_finite
@@ -62,80 +61,29 @@ def validate_fit_data(estimator, X, y=None, **check_params):
     return out
 
 
-def _cast_nullable_like_numpy(array, dtypes):
-    """The output values, with the columns that pandas' nullable dtypes hold
-    prepared so that they cast back as their numpy twins do.
-
-    A numpy integer column turns a synthetic value such as 2.6 into 2 when it
-    is cast back, and a numpy bool column turns any non-zero value into True;
-    pandas refuses both casts into ``Int64``, ``UInt16``, ... and
-    ``boolean`` ("cannot safely cast non-equivalent float64", "Need to pass
-    bool-like values"), and the reference stops there.  Rounding toward zero,
-    and mapping non-zero to 1, first gives those columns what their numpy
-    twins get.  ``array`` is the sampler's own new output.
-    """
-    import pandas as pd
-
-    if not np.issubdtype(array.dtype, np.floating):
-        return array
-    for j, dtype in enumerate(dtypes):
-        if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
-            continue
-        if isinstance(dtype, pd.BooleanDtype):
-            array[:, j] = array[:, j] != 0
-        elif pd.api.types.is_integer_dtype(dtype):
-            np.trunc(array[:, j], out=array[:, j])
-    return array
-
-
-class OutputFormatter:
-    """Give the resampled arrays back in the containers the user passed.
-
-    A list comes back as a list; a pandas DataFrame as a DataFrame with the
-    same columns and per-column dtypes (sparse columns stay sparse); a Series
-    as a Series with its name and dtype.  When X is a DataFrame and y a
-    Series or DataFrame, y gets X's index.
-    """
-
-    def __init__(self, X, y):
-        self._x = self._describe(X)
-        self._y = self._describe(y)
-
-    @staticmethod
-    def _describe(array):
-        return {
-            "kind": type(array).__name__.lower(),
-            "columns": getattr(array, "columns", None),
-            "name": getattr(array, "name", None),
-            "dtypes": getattr(array, "dtypes", None),
-        }
-
-    @staticmethod
-    def _restore(array, props):
-        kind = props["kind"]
-        if kind == "list":
-            return array.tolist()
-        if kind == "dataframe":
-            import pandas as pd
-
-            if sparse.issparse(array):
-                frame = pd.DataFrame.sparse.from_spmatrix(array, columns=props["columns"])
-            else:
-                frame = pd.DataFrame(_cast_nullable_like_numpy(array, props["dtypes"]),
-                                     columns=props["columns"])
-            return frame.astype(props["dtypes"])
-        if kind == "series":
-            import pandas as pd
-
-            return pd.Series(array, dtype=props["dtypes"], name=props["name"])
-        return array
-
-    def transform(self, X, y):
-        X_out = self._restore(X, self._x)
-        y_out = self._restore(y, self._y)
-        if self._x["kind"] == "dataframe" and self._y["kind"] in {"series", "dataframe"}:
-            y_out.index = X_out.index
-        return X_out, y_out
+def check_cluster_labels(labels, n_rows, n_clusters, method, rows):
+    """The labels a clusterer's ``method`` gave ``n_rows`` rows (of ``rows``,
+    for the message), checked to be one cluster index in [0, n_clusters)
+    per row, as int32 or int64."""
+    labels = np.asarray(labels)
+    if labels.shape != (n_rows,):
+        raise ValueError(
+            f"kmeans_estimator.{method} returned labels of shape {labels.shape}; "
+            f"expected ({n_rows},), one label per row of {rows}."
+        )
+    if labels.size and (
+        not np.issubdtype(labels.dtype, np.integer)
+        or labels.min() < 0
+        or labels.max() >= n_clusters
+    ):
+        raise ValueError(
+            f"kmeans_estimator.{method} returned labels outside "
+            f"[0, n_clusters={n_clusters}); every row must get a cluster index "
+            "(noise labels such as -1 are not supported)."
+        )
+    if labels.dtype not in (np.int32, np.int64):
+        labels = labels.astype(np.int64)
+    return labels
 
 
 def check_neighbors_object(k_neighbors):

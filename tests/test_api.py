@@ -369,7 +369,7 @@ def test_overflowing_sparsity_gives_weights_not_nan():
 
 
 def test_weights_equal_reference_formula_when_finite():
-    from kmsmote._kmeans_smote import cluster_weights
+    from kmsmote._plan import cluster_weights
 
     means = [1.5, 2.25, 0.75]
     counts = [10, 40, 25]

@@ -11,7 +11,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import InvalidParameterError
 
 from kmsmote import KMeansSMOTE
-from kmsmote._kmeans_smote import cluster_weights
+from kmsmote._plan import cluster_weights
 
 try:
     from imblearn.over_sampling import SMOTE as RefSMOTE

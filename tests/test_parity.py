@@ -382,7 +382,7 @@ def test_float32_csr_near_ties_follow_the_reference_sparse_order(seed, n_docs, n
 
 
 def test_may_tie_counts_float32_storage_of_squared_distances():
-    from kmsmote._kmeans_smote import _may_tie
+    from kmsmote._data import _may_tie
 
     # Two neighbours at squared distances 1 and 1 + 2^-25: apart in float64
     # arithmetic (its rounding bound here is ~1e-14), equal once stored in

@@ -132,19 +132,3 @@ def test_ctrl_c_interrupts_a_long_run_quickly(tmp_path):
     latency = time.perf_counter() - sent
     assert out.startswith("interrupted"), out
     assert latency < 1.0, f"took {latency:.2f} s to stop"
-
-
-def test_freed_memory_release_is_harmless(monkeypatch):
-    # glibc's malloc_trim where it exists, nothing elsewhere; never an error.
-    from kmsmote import _kmeans_smote
-
-    calls = []
-    trim = _kmeans_smote._TRIM
-    if trim is not None:
-        # Count the calls that reach malloc_trim: only for large data.
-        monkeypatch.setattr(_kmeans_smote, "_TRIM", lambda pad: calls.append(pad) or trim(pad))
-    _kmeans_smote._release_freed_memory(10)
-    _kmeans_smote._release_freed_memory(_kmeans_smote._TRIM_MIN_ROWS)
-    _kmeans_smote._release_freed_memory(_kmeans_smote._TRIM_MIN_ROWS)
-    if trim is not None:
-        assert calls == [0, 0]

@@ -40,3 +40,37 @@ def test_too_small_class_under_a_fallback_policy_raises_no_cluster_error():
     for policy in ("smote", "relax"):
         with pytest.raises(NoClusterError, match="the class has only 1 sample"):
             _strict(no_cluster_policy=policy).fit_resample(X, y)
+
+
+def _tiny_class_data():
+    # Five samples of class 1 spread over the clusters: no cluster holds
+    # k_neighbors + 1 of them.
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(300, 3))
+    y = np.zeros(300, dtype=int)
+    y[::60] = 1
+    return X, y
+
+
+@pytest.mark.parametrize("policy, path, data", [
+    ("smote", "smote", _no_cluster_data),
+    ("relax", "relax", _no_cluster_data),
+    ("relax", "relax-smote", _tiny_class_data),
+])
+def test_policy_warnings_name_the_callers_file(policy, path, data):
+    X, y = data()
+    sampler = _strict(no_cluster_policy=policy, k_neighbors=5)
+    with pytest.warns(UserWarning, match="no cluster qualified for class 1") as caught:
+        sampler.fit_resample(X, y)
+    assert sampler.class_paths_[1] == path
+    assert len(caught) == 1
+    assert caught[0].filename == __file__
+
+
+def test_categorical_path_warnings_name_the_callers_file():
+    X, y = _no_cluster_data()
+    X = np.column_stack([X, (X[:, 0] > 0).astype(float)])
+    sampler = _strict(no_cluster_policy="smote", categorical_features=[3])
+    with pytest.warns(UserWarning, match="falls back to plain SMOTE") as caught:
+        sampler.fit_resample(X, y)
+    assert [w.filename for w in caught] == [__file__]
