@@ -3,7 +3,11 @@
 ``from kmsmote.dask import KMeansSMOTE`` takes the parameters of
 :class:`kmsmote.KMeansSMOTE`; its ``fit_resample`` takes a Dask array or Dask
 DataFrame ``X`` and a Dask array or Series ``y`` and returns lazy Dask
-collections of the same kinds.  Install with ``pip install kmsmote[dask]``.
+collections of the same kinds, cut at the same rows (so that
+``X_res.assign(label=y_res)`` pairs every row with its label);
+``resample_frame(frame, target)`` does it for a frame holding its label.
+Install with ``pip install "kmsmote[dask]"`` (from a clone of the source:
+``pip install ".[dask]"``).
 
 How the work is split (every step runs the compiled kernels inside Dask
 tasks; the client only ever holds small reductions):
@@ -23,7 +27,8 @@ tasks; the client only ever holds small reductions):
    and finds neighbours and the mean distance.  These results stay on the
    workers; only two numbers per cluster come back, to allocate.
 5. Generation tasks, per kept cluster and per slice of its synthetic rows,
-   build the lazy output: the original partitions, then the synthetic ones.
+   build the lazy output: the original partitions, then the synthetic ones,
+   one list of partitions for both X and y (see ``_output``).
 
 Every decision depends on global row indices and exact reductions, never on
 the partitioning or the number of workers: the same seed gives the same
@@ -41,8 +46,10 @@ try:
     from dask import delayed
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "kmsmote.dask needs Dask: install it with `pip install kmsmote[dask]` "
-        "(dask[array,dataframe] and distributed)."
+        "kmsmote.dask needs Dask and distributed: install them with "
+        "`pip install \"kmsmote[dask]\"` (from a package index), "
+        "`pip install \".[dask]\"` (from a clone of the source, in its folder) "
+        "or `pip install \"dask[array,dataframe]\" distributed`."
     ) from exc
 
 import numpy as np
@@ -60,7 +67,7 @@ from ._sampling_strategy import sampling_strategy_from_counts
 from ._threading import resolve_n_threads
 from ._validation import is_plain_euclidean_nn
 
-__all__ = ["KMeansSMOTE"]
+__all__ = ["KMeansSMOTE", "resample_frame"]
 
 # Without a distributed client (or without worker memory limits), the
 # largest kept cluster a task may hold.
@@ -207,8 +214,16 @@ class _Labeller:
 
 
 def _label_rows(spans, *parts):
-    """Rows ``a:b`` of each of the given y partitions, concatenated."""
+    """Rows ``a:b`` of each of the given y partitions, concatenated (a
+    pandas Series stays one, with its dtype)."""
+    if isinstance(parts[0], pd.Series):
+        return pd.concat([p.iloc[a:b] for p, (a, b) in zip(parts, spans)])
     return np.concatenate([np.asarray(p)[a:b] for p, (a, b) in zip(parts, spans)])
+
+
+def _renumber(part, start):
+    """A pandas partition indexed by its rows' positions in the output."""
+    return part.set_axis(pd.RangeIndex(start, start + len(part)))
 
 
 def _class_positions(part, classes):
@@ -484,12 +499,19 @@ class_paths_, n_features_in_, feature_names_in_
         Returns
         -------
         X_resampled : dask array or dask DataFrame
-            X's partitions, unchanged, then the synthetic partitions (by
-            sorted class, then by cluster; one or more per kept cluster).
-            A DataFrame keeps its columns and dtypes; the synthetic rows are
-            indexed ``n_samples, n_samples + 1, ...``.
+            X's rows in their partitions (empty partitions left out), then
+            the synthetic partitions (by sorted class, then by cluster; one
+            or more per kept cluster).  A DataFrame keeps its columns and
+            dtypes and, like :class:`kmsmote.KMeansSMOTE`'s result, gets a
+            fresh index ``0, 1, ...``, with known divisions.
         y_resampled : dask array or dask Series
-            The matching classes, in the kind of ``y``.
+            The matching classes, in the kind of ``y``, with the partitions
+            of ``X_resampled``: the same lengths (array chunks) and, for a
+            Series, the same index and divisions.  So
+            ``X_resampled.assign(label=y_resampled)``,
+            ``dd.concat([X_resampled, y_resampled], axis=1)`` and
+            ``da.hstack([X_resampled, y_resampled[:, None]])`` pair rows
+            partition by partition; :func:`resample_frame` does the first.
         """
         try:
             return self._resample_dask(X, y)
@@ -504,7 +526,7 @@ class_paths_, n_features_in_, feature_names_in_
         if total == 0:
             # Nothing to generate: the reference never fits the clusterer.
             self._validate_estimator()
-            return inp["X"], inp["y"]
+            return self._output([])
         self._validate_estimator()
         labeller = self._cluster()
         # One graph key holds the labeller (a fitted clusterer may be large):
@@ -659,7 +681,7 @@ class_paths_, n_features_in_, feature_names_in_
         Partitions of X and y read from the same files need not match
         (dask's Parquet reader may merge files for a narrow selection):
         y is then cut along X's partition bounds (a small column moved once
-        per pass; the user's y is returned unchanged in the output).
+        per pass), and the output's y is made of these pieces too.
         """
         n_x, n_y = sum(x_lengths), sum(y_lengths)
         if n_x != n_y:
@@ -943,12 +965,30 @@ class_paths_, n_features_in_, feature_names_in_
     # -- the result -----------------------------------------------------------------
 
     def _output(self, groups):
+        """X_res and y_res, cut at the same rows.
+
+        Both are built from the same list of partitions: X's non-empty
+        ones (with y cut along X's bounds, see _align), then the synthetic
+        ones.  So they have the same partition lengths and, for pandas,
+        the same known divisions of a fresh RangeIndex (the index the
+        single-machine code returns): ``X_res.assign(label=y_res)``,
+        ``dd.concat([X_res, y_res], axis=1)`` and ``da.hstack`` pair rows
+        partition by partition.  X and y as they came would not do: their
+        partitions differ whenever y was cut, and dask's optimizer may
+        merge a Parquet reader's partitions differently for X's columns
+        than for y's at compute time.
+        """
         inp = self._input
-        n, d = inp["n"], inp["d"]
+        frame, series = inp["kind"] == "frame", inp["y_kind"] == "series"
+        X, y = inp["X"], inp["y"]
+        # Empty partitions (e.g. after a filter) are left out: a partition
+        # needs at least one row to have a division of its own.
+        keep = [i for i, length in enumerate(inp["lengths"]) if length]
+        starts = [int(inp["offsets"][i]) for i in keep]
+        sizes = [int(inp["lengths"][i]) for i in keep]
+        x_synth, y_synth = [], []
         piece = max(1, max(inp["lengths"]))
-        frame = inp["kind"] == "frame"
-        x_pieces, y_pieces, sizes = [], [], []
-        start = n
+        start = inp["n"]
         for g in groups:
             count = g["count"]
             if count == 0:
@@ -958,27 +998,108 @@ class_paths_, n_features_in_, feature_names_in_
                 self._seed_, int(np.prod(g["nn_shape"])), count, bounds)
             for j, (a, b) in enumerate(bounds):
                 meta = (inp["columns"], inp["x_dtypes"].to_dict(), start) if frame else None
-                x_pieces.append(delayed(_synthetic)(
+                x_synth.append(delayed(_synthetic)(
                     g["task"], draws[j], inp["dtype"], self._task_threads, meta))
-                series = (inp["y_name"], inp["y_pd_dtype"], start) if inp["y_kind"] == "series" else None
-                y_pieces.append(delayed(_labels_block)(g["label"], b - a, inp["y_dtype"], series))
+                meta = (inp["y_name"], inp["y_pd_dtype"], start) if series else None
+                y_synth.append(delayed(_labels_block)(g["label"], b - a, inp["y_dtype"], meta))
+                starts.append(start)
                 sizes.append(b - a)
                 start += b - a
-        X, y = inp["X"], inp["y"]
-        if not x_pieces:
-            return X, y
+        divisions = tuple(starts) + (start - 1,)
+        n_kept = len(keep)
         if frame:
-            synth = dd.from_delayed(x_pieces, meta=X._meta, verify_meta=False)
-            X_res = dd.concat([X, synth])
+            X_res = dd.from_delayed(
+                [delayed(_renumber)(inp["x_parts"][i], a) for i, a in zip(keep, starts)] + x_synth,
+                meta=X._meta.reset_index(drop=True), divisions=divisions, verify_meta=False)
         else:
-            blocks = [da.from_delayed(p, shape=(s, d), dtype=X.dtype)
-                      for p, s in zip(x_pieces, sizes)]
-            X_res = da.concatenate([X] + blocks, axis=0)
-        if inp["y_kind"] == "series":
-            synth_y = dd.from_delayed(y_pieces, meta=y._meta, verify_meta=False)
-            y_res = dd.concat([y, synth_y])
+            X_res = self._stack_array(X, sizes[:n_kept], x_synth, sizes[n_kept:])
+        if series:
+            y_res = dd.from_delayed(
+                [delayed(_renumber)(inp["y_parts"][i], a) for i, a in zip(keep, starts)] + y_synth,
+                meta=y._meta.reset_index(drop=True), divisions=divisions, verify_meta=False)
         else:
-            blocks = [da.from_delayed(p, shape=(s,), dtype=y.dtype)
-                      for p, s in zip(y_pieces, sizes)]
-            y_res = da.concatenate([y] + blocks, axis=0)
+            y_res = self._stack_array(y, sizes[:n_kept], y_synth, sizes[n_kept:])
         return X_res, y_res
+
+    @staticmethod
+    def _stack_array(original, chunks, blocks, sizes):
+        """The original array in row chunks ``chunks`` (rechunked by dask:
+        its to_delayed() parts would not keep futures it is built from
+        alive), then the synthetic blocks."""
+        if original.chunks[0] != tuple(chunks):
+            original = original.rechunk({0: tuple(chunks)})
+        return da.concatenate([original] + [
+            da.from_delayed(p, shape=(s,) + original.shape[1:], dtype=original.dtype)
+            for p, s in zip(blocks, sizes)], axis=0)
+
+
+def resample_frame(frame, target, *, sampler=None, **params):
+    """Resample a Dask DataFrame that holds its label as a column.
+
+    ``fit_resample`` on the features and the label column, joined back
+    into one frame: the short way to write a resampled data set with its
+    label, e.g. to Parquet.
+
+    Parameters
+    ----------
+    frame : dask DataFrame of shape (n_samples, n_features + 1)
+        The features and the label column.
+    target : hashable
+        Name of the label column; every other column is a feature.
+    sampler : kmsmote.dask.KMeansSMOTE, default=None
+        The sampler to fit; pass one to read its fitted attributes
+        (``cluster_stats_``, ``sampling_strategy_``, ...) afterwards.
+        ``None``: ``KMeansSMOTE(**params)``.
+    **params
+        Parameters of :class:`kmsmote.dask.KMeansSMOTE` (without
+        ``sampler`` only).
+
+    Returns
+    -------
+    resampled : dask DataFrame
+        ``frame``'s rows, then the synthetic rows, with ``frame``'s columns
+        in their order (the label where it was), indexed ``0, 1, ...`` with
+        known divisions.  Lazy, like ``fit_resample``'s result.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import pandas as pd
+    >>> from sklearn.datasets import make_classification
+    >>> from kmsmote.dask import resample_frame
+    >>> X, y = make_classification(n_samples=20_000, n_features=4,
+    ...                            weights=[0.9, 0.1], random_state=0)
+    >>> frame = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(is_fraud=y)
+    >>> out = resample_frame(dd.from_pandas(frame, npartitions=4), "is_fraud",
+    ...                      random_state=0)
+    >>> list(out.columns)
+    ['a', 'b', 'c', 'd', 'is_fraud']
+    >>> out["is_fraud"].value_counts().compute().sort_index().tolist()
+    [17915, 17915]
+    """
+    if not _is_dask_frame(frame):
+        raise TypeError(
+            f"frame must be a Dask DataFrame; got {type(frame).__name__}. "
+            "For a pandas DataFrame use kmsmote.KMeansSMOTE, or wrap it with "
+            "dask.dataframe.from_pandas."
+        )
+    if target not in frame.columns:
+        raise ValueError(
+            f"target={target!r} is not a column of frame; its columns are "
+            f"{list(frame.columns)}."
+        )
+    if sampler is None:
+        sampler = KMeansSMOTE(**params)
+    elif params:
+        raise TypeError(
+            "resample_frame takes either sampler or parameters "
+            f"({', '.join(sorted(params))}), not both: set them on the sampler "
+            "(sampler.set_params(...))."
+        )
+    elif not isinstance(sampler, KMeansSMOTE):
+        raise TypeError(
+            f"sampler must be a kmsmote.dask.KMeansSMOTE; got {type(sampler).__name__}."
+        )
+    X_res, y_res = sampler.fit_resample(frame.drop(columns=target), frame[target])
+    # Same partitions and divisions (see _output): a partition-wise join.
+    return dd.concat([X_res, y_res], axis=1)[list(frame.columns)]

@@ -1,8 +1,12 @@
 """kmsmote.dask on a two-process distributed.LocalCluster (loopback)."""
 
+import doctest
 import pickle
+import re
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,9 +171,8 @@ def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
     assert (X_res.dtypes == ref_X.dtypes).all() and X_res.dtypes["f0"] == np.float32
     np.testing.assert_array_equal(X_res.to_numpy(), ref_X.to_numpy())
     np.testing.assert_array_equal(y_res.to_numpy(), ref_y.to_numpy())
-    # Original rows keep their index; synthetic rows continue the numbering.
-    n = len(frame)
-    assert (X_res.index[n:] == np.arange(n, len(X_res))).all()
+    # A fresh index 0, 1, ... as on one machine, shared by X_res and y_res.
+    assert (X_res.index == np.arange(len(X_res))).all()
     assert (y_res.index == X_res.index).all()
     assert list(est.feature_names_in_) == columns
 
@@ -235,7 +238,9 @@ def test_import_is_lazy_and_says_how_to_install(tmp_path):
             "try:\n    import kmsmote.dask\nexcept ImportError as e:\n    print(e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=tmp_path)
-    assert "pip install kmsmote[dask]" in out.stdout
+    # Hints for an install from an index and from a clone.
+    assert 'pip install "kmsmote[dask]"' in out.stdout
+    assert 'pip install ".[dask]"' in out.stdout
 
 
 def test_default_clusterer_centres_are_single_machine_kmeans(client, data):
@@ -337,3 +342,175 @@ def test_fitted_scikit_learn_clusterer_labels_every_partition(data):
         X_res, y_res = X_res.compute(), y_res.compute()  # one kind per compute
     assert X_res.dtype == np.int32
     assert np.array_equal(X_res, ref[0]) and np.array_equal(y_res.to_numpy(), ref[1])
+
+
+# ---------------------------------------------------------------------------
+# X_res and y_res line up: same partitions, same lengths, same divisions.
+
+# Parquet files of uneven lengths (one of a single row), written without an
+# index as most writers (Spark, pyarrow) do: every file's rows are then
+# numbered from 0, so the index says nothing about a row's position.
+FILE_LENGTHS = (1, 700, 2_450, 60, 1_900, 889)
+FEATURES = [f"f{j}" for j in range(5)]
+
+
+@pytest.fixture(scope="module")
+def parquet_files(tmp_path_factory):
+    n = sum(FILE_LENGTHS)
+    X, y = make_classification(
+        n_samples=n, n_features=len(FEATURES), n_informative=4, n_redundant=0,
+        n_classes=3, weights=[0.75, 0.17, 0.08], n_clusters_per_class=1, flip_y=0,
+        random_state=2,
+    )
+    frame = pd.DataFrame(X, columns=FEATURES)
+    frame["row"] = np.arange(n)
+    # The filtered partitioning drops the one-row file (an empty partition)
+    # and every seventh row.
+    frame["keep"] = (np.arange(n) % 7 != 3) & (np.arange(n) > 0)
+    frame["label"] = y
+    folder = tmp_path_factory.mktemp("uneven")
+    bounds = np.concatenate([[0], np.cumsum(FILE_LENGTHS)])
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        frame.iloc[a:b].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder, frame
+
+
+def partitioned(folder, frame, how):
+    """(Dask frame of the Parquet files, the same rows in pandas)."""
+    if how == "files":  # one partition per file, unknown divisions
+        return dd.read_parquet(str(folder)), frame
+    if how == "filtered":  # unknown partition lengths, one of them empty
+        ddf = dd.read_parquet(str(folder))
+        return ddf[ddf["keep"]], frame[frame["keep"]]
+    # Indexed by a sorted column: known divisions.
+    with warnings.catch_warnings():
+        # dask's Parquet reader on pandas >= 3.1 (its own call, not kmsmote's).
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.set_index")
+        ddf = dd.read_parquet(str(folder), index="row", calculate_divisions=True)
+    assert ddf.known_divisions
+    return ddf, frame.set_index("row")
+
+
+def partition_lengths(collection):
+    if isinstance(collection, da.Array):
+        return list(collection.chunks[0])
+    lengths = collection.map_partitions(len).compute()
+    assert len(lengths) == collection.npartitions
+    return lengths.tolist()
+
+
+@pytest.mark.parametrize("how", ["files", "filtered", "indexed"])
+@pytest.mark.parametrize("kind", ["frame", "array"])
+def test_labels_line_up_with_rows(client, parquet_files, how, kind):
+    folder, frame = parquet_files
+    ddf, ref = partitioned(folder, frame, how)
+    X_ref_in, y_ref_in = ref[FEATURES], ref["label"]
+    n = len(ref)
+    km, fixed = fixed_kmeans(X_ref_in.to_numpy(), k=6)
+    params = dict(random_state=5, cluster_balance_threshold=0.05)
+    X_ref, y_ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params).fit_resample(
+        X_ref_in, y_ref_in)
+    assert len(y_ref) > n + 1_000
+    dX, dy = ddf[FEATURES], ddf["label"]
+    if kind == "array":
+        dX, dy = dX.to_dask_array(), dy.to_dask_array()  # unknown chunk sizes
+    est = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+    X_res, y_res = est.fit_resample(dX, dy)
+
+    # Same partitions, partition by partition, known before computing.
+    lengths = partition_lengths(X_res)
+    assert lengths == partition_lengths(y_res) and 0 not in lengths
+    assert sum(lengths) == len(y_ref)
+    if kind == "array":
+        joined = [da.hstack([X_res, y_res[:, None]]),
+                  da.concatenate([X_res, y_res[:, None]], axis=1)]
+        assert all(j.chunks[0] == X_res.chunks[0] for j in joined)
+        joined = [pd.DataFrame(j, columns=FEATURES + ["label"])
+                  for j in dask.compute(*joined)]
+    else:
+        assert X_res.npartitions == y_res.npartitions
+        assert X_res.known_divisions and X_res.divisions == y_res.divisions
+        joined = list(dask.compute(X_res.assign(label=y_res),
+                                   dd.concat([X_res, y_res], axis=1)))
+        for j in joined:
+            # A fresh index of the output rows, as on one machine.
+            assert (j.index == np.arange(len(y_ref))).all()
+    for j in joined:
+        # Row for row the single-machine result: features and label.
+        np.testing.assert_array_equal(j[FEATURES].to_numpy(), X_ref.to_numpy())
+        np.testing.assert_array_equal(j["label"].to_numpy(), y_ref.to_numpy())
+        # The original rows keep their labels; each synthetic row carries
+        # the class it was made for.
+        np.testing.assert_array_equal(j["label"].to_numpy()[:n], y_ref_in.to_numpy())
+        made = j["label"].to_numpy()[n:]
+        planned = {c: sum(r["n_generated"] for r in est.cluster_stats_ if r["class"] == c)
+                   for c in np.unique(y_ref_in)}
+        assert {c: int((made == c).sum()) for c in planned} == planned
+        assert planned[0] == 0 and planned[1] > 0 and planned[2] > 0
+
+
+def test_resample_frame_keeps_the_label_column(client, parquet_files):
+    folder, frame = parquet_files
+    ddf, ref = partitioned(folder, frame, "filtered")
+    # The label first: the result keeps the frame's column order.
+    ddf, ref = ddf[["label"] + FEATURES], ref[["label"] + FEATURES]
+    km, fixed = fixed_kmeans(ref[FEATURES].to_numpy(), k=6)
+    params = dict(random_state=5, cluster_balance_threshold=0.05)
+    X_ref, y_ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params).fit_resample(
+        ref[FEATURES], ref["label"])
+    sampler = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+    out = kdask.resample_frame(ddf, "label", sampler=sampler)
+    assert isinstance(out, dd.DataFrame) and list(out.columns) == ["label"] + FEATURES
+    assert sampler.cluster_stats_  # the sampler given is the one fitted
+    got = out.compute()
+    np.testing.assert_array_equal(got[FEATURES].to_numpy(), X_ref.to_numpy())
+    np.testing.assert_array_equal(got["label"].to_numpy(), y_ref.to_numpy())
+    # Parameters instead of a sampler: the same result.
+    again = kdask.resample_frame(ddf, "label", kmeans_estimator=km, **params).compute()
+    pd.testing.assert_frame_equal(again, got)
+    with pytest.raises(ValueError, match=r"target='is_fraud' is not a column of frame"):
+        kdask.resample_frame(ddf, "is_fraud")
+    with pytest.raises(TypeError, match="either sampler or parameters"):
+        kdask.resample_frame(ddf, "label", sampler=sampler, random_state=0)
+    with pytest.raises(TypeError, match="frame must be a Dask DataFrame"):
+        kdask.resample_frame(ref, "label")
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.skipif(not README.exists(), reason="README.md is not beside the tests")
+def test_readme_example_runs_as_a_script_and_writes_the_label(tmp_path):
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Scale out with Dask\n")
+    section = text[start:text.index("\n## ", start + 1)]
+    (script,) = [b for b in re.findall(r"```python\n(.*?)```", section, re.S)
+                 if "__main__" in b]
+    (tmp_path / "resample_parquet.py").write_text(script, encoding="utf-8")
+    # Two features on each side of the label; uneven files without index.
+    n = 20_000
+    X, y = make_classification(n_samples=n, n_features=4, n_informative=3, n_redundant=0,
+                               weights=[0.9, 0.1], class_sep=2.0, random_state=4)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame.insert(2, "is_fraud", y)
+    source = tmp_path / "transactions"
+    source.mkdir()
+    bounds = [0, 3, 5_000, 5_200, 13_000, n]
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        frame.iloc[a:b].to_parquet(source / f"part-{i}.parquet", index=False)
+    run = subprocess.run(
+        [sys.executable, "resample_parquet.py", "transactions", "resampled"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = pd.read_parquet(tmp_path / "resampled").sort_index()
+    assert list(out.columns) == list(frame.columns)
+    assert (out.index == np.arange(len(out))).all()
+    # The original rows, labels included, row for row; then only fraud rows.
+    pd.testing.assert_frame_equal(out.iloc[:n].reset_index(drop=True), frame)
+    made = out["is_fraud"].to_numpy()[n:]
+    assert made.size >= (y == 0).sum() - (y == 1).sum() > 0 and (made == 1).all()
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(kdask, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
