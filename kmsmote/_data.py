@@ -25,6 +25,16 @@ from . import _generate, _neighbors
 _SCALE_LIMIT = 500
 
 
+def scale_exponent(peak):
+    """The power of two by which the distance computations scale data whose
+    largest magnitude is ``peak`` (0: no scaling)."""
+    if peak > 0:
+        e = math.frexp(peak)[1]
+        if abs(e) > _SCALE_LIMIT:
+            return e
+    return 0
+
+
 class _Data:
     """X in the form each step needs: dense or CSR, float32 or float64.
 
@@ -61,10 +71,7 @@ class _Data:
         if exponent is None and values.size:
             if peak is None:
                 peak = _generate.abs_max(np.ascontiguousarray(values), n_threads)
-            if peak > 0:
-                e = math.frexp(peak)[1]
-                if abs(e) > _SCALE_LIMIT:
-                    self.exponent = e
+            self.exponent = scale_exponent(peak)
         if self.exponent:
             scaled = work.copy()
             if self.sparse:
