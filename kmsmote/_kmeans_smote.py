@@ -1,6 +1,5 @@
 """KMeans-SMOTE: the estimator users call."""
 
-import math
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -14,7 +13,6 @@ from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _generate
 from ._categorical import _CategoricalMixin
 from ._data import _SCALE_LIMIT, _Data, neighbour_groups  # noqa: F401 (kmsmote.dask)
 from ._kmeans_estimator import KMeans
@@ -34,13 +32,14 @@ from ._plan import (
     random_source,
 )
 from ._progress import report_phase
-from ._sampling_strategy import check_sampling_strategy, check_target_type, is_integer_labels
+from ._sampling_strategy import check_sampling_strategy, is_integer_labels
 from ._threading import resolve_n_threads
 from ._validation import (
     check_cluster_labels,
+    check_fit_data,
     check_neighbors_object,
+    check_y_finite,
     is_plain_euclidean_nn,
-    validate_fit_data,
 )
 
 # ---------------------------------------------------------------------------
@@ -68,16 +67,6 @@ class Tags(_SkTags):
     """scikit-learn's tags plus imbalanced-learn's ``sampler_tags``."""
 
     sampler_tags: SamplerTags | None = field(default_factory=SamplerTags)
-
-
-def _check_y_finite(y):
-    values = np.asarray(y)
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)):
-            raise ValueError(
-                "Input y contains NaN or infinity: every sample needs a class "
-                "label. Drop the unlabelled rows first."
-            )
 
 
 # ---------------------------------------------------------------------------
@@ -327,34 +316,6 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         tags.non_deterministic = base.non_deterministic
         return tags
 
-    def _check_X_y(self, X, y):
-        """(X, y, one_vs_all, peak): peak is the largest |X| when it was
-        found while checking (a C-contiguous float32/float64 array), else
-        None."""
-        y, one_vs_all = check_target_type(y)
-        if (isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
-                and X.flags.c_contiguous):
-            # One compiled pass gives both the finiteness scikit-learn checks
-            # and the magnitude _Data needs; scikit-learn's own check (and
-            # its message) only when something is not finite.
-            Xv, yv = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"],
-                                       ensure_all_finite=False)
-            peak = _generate.abs_max(Xv, resolve_n_threads(self.n_jobs))
-            if math.isfinite(peak):
-                return Xv, yv, one_vs_all, peak
-        # scikit-learn's finiteness check sums X first (a fast path that
-        # overflows near the float64 limit, then checks element-wise): the
-        # overflow warning it would emit says nothing about the data.
-        with np.errstate(over="ignore", invalid="ignore"):
-            X, y = validate_fit_data(self, X, y, accept_sparse=["csr", "csc"])
-        if X.dtype == np.bool_:
-            raise ValueError(
-                "X has boolean dtype: SMOTE interpolates between samples, which "
-                "has no meaning for booleans. Convert X to float "
-                "(X.astype(float)) to treat the values as 0/1."
-            )
-        return X, y, one_vs_all, None
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Check the inputs and compute ``sampling_strategy_``.
@@ -373,11 +334,11 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         self : KMeansSMOTE
             The estimator.
         """
-        _check_y_finite(y)
+        check_y_finite(y)
         if self.categorical_features is not None:
             _, y, _ = self._check_X_y_nc(X, y)
         else:
-            X, y, _, _ = self._check_X_y(X, y)
+            X, y, _, _ = check_fit_data(self, X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
         return self
 
@@ -409,13 +370,13 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit_resample_checked(self, X, y):
         """(X_res, y_res, notes) in the user's containers."""
-        _check_y_finite(y)
+        check_y_finite(y)
         if not is_integer_labels(y):
             check_classification_targets(y)
         if self.categorical_features is not None:
             return self._fit_resample_nc(X, y)
         formatter = OutputFormatter(X, y)
-        X, y, one_vs_all, peak = self._check_X_y(X, y)
+        X, y, one_vs_all, peak = check_fit_data(self, X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
         X_res, y_res, _, notes = self._fit_resample(X, y, peak=peak)
         if one_vs_all:

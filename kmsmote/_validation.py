@@ -1,5 +1,6 @@
 """Input checks, following imbalanced-learn's rules."""
 
+import math
 import numbers
 
 import numpy as np
@@ -7,6 +8,10 @@ from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+from . import _generate
+from ._sampling_strategy import check_target_type
+from ._threading import resolve_n_threads
 
 
 _PLAIN_PARAMS = {"accept_sparse", "dtype", "order", "ensure_all_finite", "estimator"}
@@ -59,6 +64,46 @@ def validate_fit_data(estimator, X, y=None, **check_params):
         delattr(estimator, "feature_names_in_")
     estimator.n_features_in_ = X.shape[1]
     return out
+
+
+def check_y_finite(y):
+    """A ValueError when float labels hold NaN or infinity."""
+    values = np.asarray(y)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                "Input y contains NaN or infinity: every sample needs a class "
+                "label. Drop the unlabelled rows first."
+            )
+
+
+def check_fit_data(estimator, X, y):
+    """(X, y, one_vs_all, peak) of a sampler's fit: peak is the largest |X|
+    when it was found while checking (a C-contiguous float32/float64
+    array), else None."""
+    y, one_vs_all = check_target_type(y)
+    if (isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
+            and X.flags.c_contiguous):
+        # One compiled pass gives both the finiteness scikit-learn checks
+        # and the magnitude _Data needs; scikit-learn's own check (and
+        # its message) only when something is not finite.
+        Xv, yv = validate_fit_data(estimator, X, y, accept_sparse=["csr", "csc"],
+                                   ensure_all_finite=False)
+        peak = _generate.abs_max(Xv, resolve_n_threads(estimator.n_jobs))
+        if math.isfinite(peak):
+            return Xv, yv, one_vs_all, peak
+    # scikit-learn's finiteness check sums X first (a fast path that
+    # overflows near the float64 limit, then checks element-wise): the
+    # overflow warning it would emit says nothing about the data.
+    with np.errstate(over="ignore", invalid="ignore"):
+        X, y = validate_fit_data(estimator, X, y, accept_sparse=["csr", "csc"])
+    if X.dtype == np.bool_:
+        raise ValueError(
+            "X has boolean dtype: SMOTE interpolates between samples, which "
+            "has no meaning for booleans. Convert X to float "
+            "(X.astype(float)) to treat the values as 0/1."
+        )
+    return X, y, one_vs_all, None
 
 
 def check_cluster_labels(labels, n_rows, n_clusters, method, rows):
