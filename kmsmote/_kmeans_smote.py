@@ -3,7 +3,7 @@
 import numbers
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, _fit_context, clone
@@ -14,17 +14,13 @@ from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._categorical import _CategoricalMixin
-from ._data import _SCALE_LIMIT, _Data, neighbour_groups  # noqa: F401 (kmsmote.dask)
+from ._data import _Data, neighbour_groups
 from ._kmeans_estimator import KMeans
 from ._output import OutputFormatter, resample
 from ._plan import (
     DEFAULT_N_CLUSTERS,
     PlanSettings,
-    allocate,
     allocate_class,
-    class_threshold,
-    cluster_record,
-    cluster_weights,
     decide_class,
     fitted_threshold,
     group_class_rows,
@@ -517,43 +513,3 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
             self._nn_k_rows = last[0].rows(last[1])
         report_phase("generation")
         return resample(data, groups), np.concatenate(y_parts), groups, notes
-
-    # -- kmsmote.dask's entry points until it calls _plan itself ---------------
-    # (temporary: the same _plan functions, in the dict records it reads)
-
-    def _class_threshold(self, n_samples, total_to_generate, n_class, n_total):
-        return class_threshold(PlanSettings.from_estimator(self), n_samples,
-                               total_to_generate, n_class, n_total)
-
-    @staticmethod
-    def _cluster_record(class_label, cluster, size, class_count, threshold):
-        return cluster_record(class_label, cluster, size, class_count, threshold).as_dict()
-
-    def _decide_class(self, class_label, n_class, n_total, threshold, base, n_neighbors,
-                      stacklevel):
-        settings = replace(PlanSettings.from_estimator(self), threshold=threshold)
-        sizes = np.zeros(max(r["cluster"] for r in base) + 1, dtype=np.int64)
-        counts = np.zeros_like(sizes)
-        for r in base:
-            sizes[r["cluster"]], counts[r["cluster"]] = r["size"], r["class_count"]
-        decision = decide_class(settings, class_label, 0, 1, sizes, counts)
-        for note in decision.notes:
-            warnings.warn(note.message, note.category, stacklevel=stacklevel)
-        records = [r.as_dict() for r in decision.records]
-        self.class_paths_[class_label] = decision.path
-        return records, [r for r in records if r["kept"]], decision.path
-
-    def _warn_smote(self, *args, stacklevel):
-        pass  # _decide_class warned
-
-    def _allocation(self, mean_distances, class_counts, n_samples, dtype):
-        settings = PlanSettings.from_estimator(self)
-        weights, log_sparsity = cluster_weights(mean_distances, class_counts,
-                                                settings.exponent, dtype)
-        return weights, log_sparsity, allocate(n_samples, weights, settings.allocation)
-
-    def _group(self, data, rows, n_neighbors, fast_nn):
-        reference_order = fast_nn and not isinstance(self.kmeans_estimator_, KMeans)
-        [(nn, mean_distance)] = neighbour_groups(data, [rows], n_neighbors, self.nn_k_,
-                                                 fast_nn, reference_order)
-        return {"nn": nn}, mean_distance

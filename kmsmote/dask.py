@@ -52,20 +52,33 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "or `pip install \"dask[array,dataframe]\" distributed`."
     ) from exc
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _generate, _kmeans
-from . import _kmeans_smote as _facade
+from ._data import _Data, neighbour_groups, scale_exponent
 from ._kmeans_estimator import KMeans
+from ._kmeans_smote import KMeansSMOTE as _KMeansSMOTE
+from ._plan import (
+    DEFAULT_N_CLUSTERS,
+    PlanSettings,
+    allocate_class,
+    decide_class,
+    seeded_draws,
+    weight_dtype,
+)
+from ._progress import report_phase
 from ._sampling_strategy import sampling_strategy_from_counts
 from ._threading import resolve_n_threads
-from ._validation import is_plain_euclidean_nn
+from ._validation import check_cluster_labels, is_plain_euclidean_nn
 
 __all__ = ["KMeansSMOTE", "resample_frame"]
 
@@ -93,7 +106,7 @@ def _to_numpy(part, kind, dtype):
 
 def _data(part, kind, dtype, exponent, n_threads):
     """The partition as the single-machine code sees it (see _Data)."""
-    return _facade._Data(_to_numpy(part, kind, dtype), n_threads, exponent)
+    return _Data(_to_numpy(part, kind, dtype), n_threads, exponent)
 
 
 def _x_stats(part, kind, dtype):
@@ -196,20 +209,8 @@ class _Labeller:
             centers = np.ascontiguousarray(self.centers, dtype=X.dtype)
             return _kmeans.assign(X, centers, self.n_threads)[0]
         X = part if kind == "frame" else np.asarray(part)
-        labels = np.asarray(self.estimator.predict(X))
-        k = self.n_clusters
-        if labels.shape != (X.shape[0],):
-            raise ValueError(
-                f"kmeans_estimator.predict returned labels of shape {labels.shape}; "
-                f"expected ({X.shape[0]},), one label per row of the partition."
-            )
-        if labels.size and (not np.issubdtype(labels.dtype, np.integer)
-                            or labels.min() < 0 or labels.max() >= k):
-            raise ValueError(
-                "kmeans_estimator.predict returned labels outside "
-                f"[0, n_clusters={k}); every row must get a cluster index "
-                "(noise labels such as -1 are not supported)."
-            )
+        labels = check_cluster_labels(self.estimator.predict(X), X.shape[0], self.n_clusters,
+                                      "predict", "the partition")
         return labels.astype(np.int64, copy=False)
 
 
@@ -256,16 +257,11 @@ def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, 
     order, with their neighbours and mean distance (the single-machine
     code, run on those rows)."""
     Xc = np.concatenate(pieces)
-    data = _facade._Data(Xc, n_threads, exponent)
-    # A bare single-machine estimator carrying what _group reads: the
-    # neighbour search, and whether the clustering is kmsmote's own (an
-    # unfitted stand-in: the fitted clusterer itself may be large).
-    helper = _facade.KMeansSMOTE()
-    helper.nn_k_ = nn_k
-    helper.kmeans_estimator_ = KMeans() if own_clusterer else None
+    data = _Data(Xc, n_threads, exponent)
     rows = np.arange(Xc.shape[0], dtype=np.int64)
-    group, mean_distance = helper._group(data, rows, n_neighbors, fast_nn)
-    return {"X": data.work, "nn": group["nn"], "mean_distance": mean_distance}
+    [(nn, mean_distance)] = neighbour_groups(data, [rows], n_neighbors, nn_k, fast_nn,
+                                             reference_order=fast_nn and not own_clusterer)
+    return {"X": data.work, "nn": nn, "mean_distance": mean_distance}
 
 
 def _summary(group):
@@ -274,10 +270,7 @@ def _summary(group):
 
 def _draws(seed, high, count, bounds):
     """The reference's draws for one kept cluster, cut into output slices."""
-    # A fresh generator with the seed for every cluster, as the reference.
-    rs = check_random_state(seed)
-    sample_idx = rs.randint(low=0, high=high, size=count).astype(np.int64)
-    steps = rs.uniform(size=count)
+    sample_idx, steps = seeded_draws(seed, high, count)
     return tuple((sample_idx[a:b], steps[a:b]) for a, b in bounds)
 
 
@@ -332,7 +325,7 @@ def _is_dask_frame(obj):
     return isinstance(obj, dd.DataFrame)
 
 
-class KMeansSMOTE(_facade.KMeansSMOTE):
+class KMeansSMOTE(_KMeansSMOTE):
     """KMeans-SMOTE on Dask collections (data larger than one machine).
 
     The parameters, rules and results of :class:`kmsmote.KMeansSMOTE`, with
@@ -420,10 +413,10 @@ class_paths_, n_features_in_, feature_names_in_
     """
 
     _parameter_constraints: dict = {
-        **_facade.KMeansSMOTE._parameter_constraints,
+        **_KMeansSMOTE._parameter_constraints,
         "max_cluster_bytes": [
-            _facade.Interval(numbers.Integral, 1, None, closed="left"),
-            _facade.StrOptions({"auto"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
         ],
     }
 
@@ -484,7 +477,6 @@ class_paths_, n_features_in_, feature_names_in_
             self._forget()
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit_resample(self, X, y):
         """Resample a Dask data set; the result is lazy.
 
@@ -513,6 +505,15 @@ class_paths_, n_features_in_, feature_names_in_
             ``da.hstack([X_resampled, y_resampled[:, None]])`` pair rows
             partition by partition; :func:`resample_frame` does the first.
         """
+        X_res, y_res, notes = self._fit_resample_checked(X, y)
+        # What the plan had to say, reported at the caller's line.
+        for note in notes:
+            warnings.warn(note.message, note.category, stacklevel=2)
+        return X_res, y_res
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_resample_checked(self, X, y):
+        """(X_res, y_res, notes)."""
         try:
             return self._resample_dask(X, y)
         finally:
@@ -526,16 +527,24 @@ class_paths_, n_features_in_, feature_names_in_
         if total == 0:
             # Nothing to generate: the reference never fits the clusterer.
             self._validate_estimator()
-            return self._output([])
+            return (*self._output([]), ())
         self._validate_estimator()
+        settings = PlanSettings.from_estimator(self)
+        report_phase("clustering")
         labeller = self._cluster()
         # One graph key holds the labeller (a fitted clusterer may be large):
         # it travels once to each worker, not once per task.
         self._labeller_key = delayed(labeller, pure=True)
-        groups = self._plan(labeller)
+        report_phase("neighbours")
+        decisions = self._plan(settings, labeller)
+        groups = [{"label": d.label, "pos": int(np.searchsorted(inp["classes"], d.label)),
+                   "cluster": r.cluster, "m": r.class_count}
+                  for d in decisions for r in d.kept]
         self._neighbour_tasks(groups, labeller)
-        self._allocate_groups(groups)
-        return self._output(groups)
+        self._allocate_groups(settings, decisions, groups)
+        report_phase("generation")
+        notes = tuple(note for d in decisions for note in d.notes)
+        return (*self._output(groups), notes)
 
     def _forget(self):
         # The inputs' graphs are not fitted state: do not keep them on the
@@ -594,11 +603,7 @@ class_paths_, n_features_in_, feature_names_in_
         lo = min((s[2] for s in x_stats), default=math.inf)
         hi = max((s[3] for s in x_stats), default=-math.inf)
         peak = max(hi, -lo) if inp["n"] else 0.0
-        inp["exponent"] = 0
-        if peak > 0:
-            e = math.frexp(peak)[1]
-            if abs(e) > _facade._SCALE_LIMIT:
-                inp["exponent"] = e
+        inp["exponent"] = scale_exponent(peak)
         inp["peak"] = peak
         self.sampling_strategy_ = sampling_strategy_from_counts(
             self.sampling_strategy, counts, type_of_target(classes), lambda: inp["y"])
@@ -727,7 +732,7 @@ class_paths_, n_features_in_, feature_names_in_
         est = self.kmeans_estimator
         if est is None or isinstance(est, numbers.Integral):
             self.kmeans_estimator_ = KMeans(
-                n_clusters=8 if est is None else int(est),
+                n_clusters=DEFAULT_N_CLUSTERS if est is None else int(est),
                 random_state=self._seed_, n_jobs=self.n_jobs,
             )
             self._fitted_clusterer = False
@@ -853,9 +858,9 @@ class_paths_, n_features_in_, feature_names_in_
 
     # -- which clusters, for which class ----------------------------------------
 
-    def _plan(self, labeller):
-        """Per-class per-cluster counts (one pass), then the single-machine
-        decisions: the kept groups, in output order."""
+    def _plan(self, settings, labeller):
+        """Per-class per-cluster counts (one pass), then the plan's decision
+        for every class to over-sample, in output order."""
         inp = self._input
         classes = inp["classes"]
         tasks = [
@@ -865,28 +870,16 @@ class_paths_, n_features_in_, feature_names_in_
         ]
         (table,) = _compute(_tree(tasks, _add))  # (n_classes, n_clusters), exact
         sizes = table.sum(axis=0)
-        n, k = inp["n"], labeller.n_clusters
-        n_neighbors = int(self.nn_k_.n_neighbors)
         total = sum(self.sampling_strategy_.values())
-        groups = []
+        decisions = []
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
-            pos = int(np.searchsorted(classes, label))
-            n_class = int(inp["counts"][label])
-            threshold = self._class_threshold(n_samples, total, n_class, n)
-            base = [self._cluster_record(label, c, sizes[c], int(table[pos, c]), threshold)
-                    for c in range(k) if sizes[c]]
-            records, kept, _ = self._decide_class(label, n_class, n, threshold, base,
-                                                  n_neighbors, stacklevel=6)
-            self.cluster_stats_.extend(records)
-            for record in kept:
-                groups.append({
-                    "label": label, "pos": pos, "cluster": record["cluster"],
-                    "m": record["class_count"], "record": record,
-                    "n_samples": n_samples,
-                })
-        return groups
+            row = table[int(np.searchsorted(classes, label))]
+            decision = decide_class(settings, label, n_samples, total, sizes, row)
+            self.class_paths_[label] = decision.path
+            decisions.append(decision)
+        return decisions
 
     # -- the shuffle and the neighbours -------------------------------------------
 
@@ -942,25 +935,23 @@ class_paths_, n_features_in_, feature_names_in_
         results = dask.persist(*tasks)
         summaries = _compute(*[delayed(_summary)(r) for r in results])
         for g, r, (shape, mean_distance) in zip(groups, results, summaries):
-            g["task"], g["nn_shape"] = r, shape
-            g["record"]["mean_distance"] = mean_distance
-            if g["cluster"] < 0:
-                self._warn_smote(g["label"], g["record"]["path"], g["m"],
-                                 shape[1] if g["m"] > 1 else 0, n_neighbors, stacklevel=5)
+            g["task"], g["nn_shape"], g["mean_distance"] = r, shape, mean_distance
 
-    def _allocate_groups(self, groups):
-        weight_dtype = np.float32 if self._input["dtype"] == np.float32 else np.float64
-        for label in dict.fromkeys(g["label"] for g in groups):
-            mine = [g for g in groups if g["label"] == label]
-            weights, log_sparsity, counts = self._allocation(
-                [g["record"]["mean_distance"] for g in mine], [g["m"] for g in mine],
-                mine[0]["n_samples"], weight_dtype)
-            for g, w, ls, count in zip(mine, weights, log_sparsity, counts):
-                g["count"] = int(count)
-                g["record"].update(weight=float(w), log_sparsity=float(ls),
-                                   n_generated=int(count))
-                self._check_size(g, 16 * int(count),
-                                 f"the random draws of its {int(count)} synthetic rows")
+    def _allocate_groups(self, settings, decisions, groups):
+        """Samples per kept group (the plan's allocation, from the mean
+        distances the tasks sent back); the cluster_stats_ records."""
+        dtype = weight_dtype(self._input["dtype"])
+        at = 0
+        for decision in decisions:
+            mine = groups[at:at + len(decision.kept)]
+            at += len(mine)
+            records, counts = allocate_class(settings, decision,
+                                             [g["mean_distance"] for g in mine], dtype)
+            self.cluster_stats_.extend(r.as_dict() for r in records)
+            for g, count in zip(mine, counts):
+                g["count"] = count
+                self._check_size(g, 16 * count,
+                                 f"the random draws of its {count} synthetic rows")
 
     # -- the result -----------------------------------------------------------------
 
@@ -1100,6 +1091,9 @@ def resample_frame(frame, target, *, sampler=None, **params):
         raise TypeError(
             f"sampler must be a kmsmote.dask.KMeansSMOTE; got {type(sampler).__name__}."
         )
-    X_res, y_res = sampler.fit_resample(frame.drop(columns=target), frame[target])
+    X_res, y_res, notes = sampler._fit_resample_checked(frame.drop(columns=target),
+                                                        frame[target])
+    for note in notes:
+        warnings.warn(note.message, note.category, stacklevel=2)
     # Same partitions and divisions (see _output): a partition-wise join.
     return dd.concat([X_res, y_res], axis=1)[list(frame.columns)]

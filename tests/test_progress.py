@@ -80,6 +80,21 @@ def test_callback_errors_stop_and_bad_callbacks_are_refused():
     assert _progress._callback.get() is None
 
 
+def test_dask_front_end_reports_the_phases():
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    from kmsmote.dask import KMeansSMOTE as DaskKMeansSMOTE
+
+    X, y = _data()
+    seen = []
+    with dask.config.set(scheduler="synchronous"), report_phases(seen.append):
+        DaskKMeansSMOTE(kmeans_estimator=3, cluster_balance_threshold=0.0,
+                        random_state=0).fit_resample(da.from_array(X, chunks=100),
+                                                     da.from_array(y, chunks=100))
+    assert seen[0] == "clustering" and seen[-1] == "generation"
+    assert "neighbours" in seen
+
+
 @pytest.mark.parametrize("module", ["_progress", "_errors"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(getattr(kmsmote, module), optionflags=doctest.ELLIPSIS)

@@ -74,3 +74,27 @@ def test_categorical_path_warnings_name_the_callers_file():
     with pytest.warns(UserWarning, match="falls back to plain SMOTE") as caught:
         sampler.fit_resample(X, y)
     assert [w.filename for w in caught] == [__file__]
+
+
+@pytest.mark.parametrize("policy", ["smote", "relax"])
+def test_dask_policy_warnings_name_the_callers_file(policy):
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    from kmsmote.dask import KMeansSMOTE as DaskKMeansSMOTE
+    from kmsmote.dask import resample_frame
+
+    X, y = _no_cluster_data()
+    params = dict(kmeans_estimator=8, cluster_balance_threshold=0.9, random_state=0,
+                  no_cluster_policy=policy)
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.warns(UserWarning, match="no cluster qualified for class 1") as caught:
+            DaskKMeansSMOTE(**params).fit_resample(da.from_array(X, chunks=100),
+                                                   da.from_array(y, chunks=100))
+        assert [w.filename for w in caught] == [__file__]
+        frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y)
+        with pytest.warns(UserWarning, match="no cluster qualified for class 1") as caught:
+            resample_frame(dd.from_pandas(frame, npartitions=4), "label", **params)
+        assert [w.filename for w in caught] == [__file__]
