@@ -9,7 +9,8 @@
 #     into kmsmote.libs/; needs patchelf) and `auditwheel show` the result;
 #  4. install the repaired wheel with its test extra into a fresh venv and
 #     run the sdist's test suite from a folder outside the source tree, with no C
-#     compiler reachable (PATH holds only the venv's bin/, CC unset): the
+#     compiler reachable (PATH: the venv's bin/ and every other program but
+#     compilers, assemblers and linkers; CC unset): the
 #     downstream-build tests then skip and say why.
 #
 #   tools/test_wheel.sh [--no-repair] [--keep DIR] [-- PYTEST_ARGS...]
@@ -115,7 +116,20 @@ top=$(head -n 1 "$work/sdist.txt" | cut -d/ -f1)
 tar -xzf "$sdist" -C "$work/run" --strip-components=1 \
     "$top/tests" "$top/README.md" "$top/pyproject.toml" "$top/docs"
 cd "$work/run"
-nocc=(env -u CC -u CXX -u PYTHONPATH PATH="$work/venv/bin")
+# Every program on PATH except compilers, assemblers and linkers (tests and
+# their dependencies call the usual tools: joblib runs `cat` and `lscpu`).
+rm -rf "$work/nocc-bin" && mkdir "$work/nocc-bin"
+IFS=: read -ra path_dirs <<< "$PATH"
+for d in "${path_dirs[@]}"; do
+    for f in "$d"/*; do
+        n=${f##*/}
+        case $n in
+            cc|c++|c89|c99|cpp|*gcc*|*g++*|*clang*|tcc|icc|icx|*-cc|*-c++|ld|ld.*|*-ld|*-ld.*|as|*-as) continue ;;
+        esac
+        [ -f "$f" ] && [ -x "$f" ] && [ ! -e "$work/nocc-bin/$n" ] && ln -s "$f" "$work/nocc-bin/$n"
+    done
+done
+nocc=(env -u CC -u CXX -u PYTHONPATH PATH="$work/venv/bin:$work/nocc-bin")
 if "${nocc[@]}" /bin/sh -c 'command -v gcc || command -v cc || command -v clang'; then
     fail "a C compiler is reachable on the stripped PATH"
 fi
