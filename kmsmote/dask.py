@@ -36,6 +36,7 @@ result, and with the same cluster centres the result equals
 :class:`kmsmote.KMeansSMOTE`'s on the same data.
 """
 
+import inspect
 import math
 import numbers
 
@@ -420,38 +421,17 @@ class_paths_, n_features_in_, feature_names_in_
         ],
     }
 
-    def __init__(
-        self,
-        *,
-        sampling_strategy="auto",
-        random_state=None,
-        k_neighbors=2,
-        n_jobs=None,
-        kmeans_estimator=None,
-        cluster_balance_threshold="auto",
-        density_exponent="auto",
-        allocation="ceil",
-        no_cluster_policy="raise",
-        small_clusters="skip",
-        cluster_filter="fraction",
-        categorical_features=None,
-        max_cluster_bytes="auto",
-    ):
-        super().__init__(
-            sampling_strategy=sampling_strategy,
-            random_state=random_state,
-            k_neighbors=k_neighbors,
-            n_jobs=n_jobs,
-            kmeans_estimator=kmeans_estimator,
-            cluster_balance_threshold=cluster_balance_threshold,
-            density_exponent=density_exponent,
-            allocation=allocation,
-            no_cluster_policy=no_cluster_policy,
-            small_clusters=small_clusters,
-            cluster_filter=cluster_filter,
-            categorical_features=categorical_features,
-        )
+    def __init__(self, *, max_cluster_bytes="auto", **params):
+        super().__init__(**params)
         self.max_cluster_bytes = max_cluster_bytes
+
+    # scikit-learn (get_params, clone, repr) reads the parameters from the
+    # signature of __init__: kmsmote.KMeansSMOTE's, written once there, and
+    # max_cluster_bytes.
+    __init__.__signature__ = inspect.Signature([
+        *inspect.signature(_KMeansSMOTE.__init__).parameters.values(),
+        inspect.Parameter("max_cluster_bytes", inspect.Parameter.KEYWORD_ONLY, default="auto"),
+    ])
 
     # -- public API -----------------------------------------------------------
 
@@ -476,6 +456,14 @@ class_paths_, n_features_in_, feature_names_in_
         finally:
             self._forget()
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_resample_checked(self, X, y):
+        """(X_res, y_res, notes); fit_resample emits the notes."""
+        try:
+            return self._resample_dask(X, y)
+        finally:
+            self._forget()
 
     def fit_resample(self, X, y):
         """Resample a Dask data set; the result is lazy.
@@ -506,18 +494,9 @@ class_paths_, n_features_in_, feature_names_in_
             partition by partition; :func:`resample_frame` does the first.
         """
         X_res, y_res, notes = self._fit_resample_checked(X, y)
-        # What the plan had to say, reported at the caller's line.
-        for note in notes:
+        for note in notes:  # the plan's warnings, at the caller's line
             warnings.warn(note.message, note.category, stacklevel=2)
         return X_res, y_res
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_resample_checked(self, X, y):
-        """(X_res, y_res, notes)."""
-        try:
-            return self._resample_dask(X, y)
-        finally:
-            self._forget()
 
     def _resample_dask(self, X, y):
         self._setup(X, y)
