@@ -176,3 +176,35 @@ def _module_name_in(root, path):
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def _self_methods_called(tree):
+    """Names ``x`` of every ``self.x(...)`` / ``super().x(...)`` call."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if (isinstance(owner, ast.Name) and owner.id == "self") or (
+                    isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+                    and owner.func.id == "super"):
+                names.add(node.func.attr)
+    return names
+
+
+def _methods_defined(tree):
+    return {node.name for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def test_dask_uses_the_plan_not_the_estimators_private_methods():
+    dask_tree = ast.parse((PACKAGE / "dask.py").read_text(encoding="utf-8"))
+    estimator_tree = ast.parse((PACKAGE / "_kmeans_smote.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(dask_tree)
+                if isinstance(node, ast.ImportFrom) and node.module == "_kmeans_smote"
+                for alias in node.names}
+    assert imported == {"KMeansSMOTE"}
+    # Inherited private methods dask calls: parameter validation only.
+    inherited = (_self_methods_called(dask_tree) & _methods_defined(estimator_tree)
+                 ) - _methods_defined(dask_tree) - {"__init__"}
+    assert inherited <= {"_validate_estimator"}, inherited
+    assert "kmsmote._plan" in import_graph(_modules())["kmsmote.dask"]
