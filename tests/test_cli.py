@@ -765,20 +765,27 @@ def _command_lines(shell):
     """The ``kmsmote ...`` lines of shell text, as argv lists."""
     import shlex
 
-    lines = [shlex.split(line, comments=True) for line in shell.replace("\\\n", " ").splitlines()]
+    lines = [shlex.split(part, comments=True)
+             for line in shell.replace("\\\n", " ").splitlines() for part in line.split("&&")]
     return [argv for argv in lines if argv and argv[0] == "kmsmote"]
 
 
-@pytest.mark.skipif(not (os.path.exists(README) and os.path.exists(CLI_DOC)),
-                    reason="README.md and docs/cli.md are not beside the tests")
+USER_GUIDE = os.path.join(os.path.dirname(CLI_DOC), "user-guide.md")
+
+
+@pytest.mark.skipif(not all(os.path.exists(p) for p in (README, CLI_DOC, USER_GUIDE)),
+                    reason="README.md and docs/ are not beside the tests")
 def test_readme_command_lines_are_ones_the_tests_run():
-    # The README keeps a few command lines and links to docs/cli.md: each is
-    # `kmsmote demo` (run by test_python_m_kmsmote_demo) or a line of the
-    # page's example (run by the test above).
+    # The README (its Quick start) and the user guide keep a few command
+    # lines and link to docs/cli.md: each is `kmsmote demo` (run by
+    # test_python_m_kmsmote_demo) or a line of the page's example (run by
+    # the test above).
     import re
 
-    with open(README, encoding="utf-8") as fh:
-        blocks = re.findall(r"```bash\n(.*?)```", fh.read(), re.S)
+    blocks = []
+    for page in (README, USER_GUIDE):
+        with open(page, encoding="utf-8") as fh:
+            blocks += re.findall(r"```bash\n(.*?)```", fh.read(), re.S)
     readme = [argv for block in blocks for argv in _command_lines(block)]
     tested = _command_lines(_doc_block("## Resampling a file", "bash")) + [["kmsmote", "demo"]]
     assert readme
