@@ -13,14 +13,13 @@ import numbers
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import OrdinalEncoder, label_binarize
+from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
-from ._sampling_strategy import check_sampling_strategy, check_target_type
-from ._output import OutputFormatter
 from ._plan import draws
+from ._sampling_strategy import check_target_type
 
 
 def _is_group(item):
@@ -42,19 +41,49 @@ class _Feature:
         self.codes = None
 
 
-class _CategoricalMixin:
-    """The ``categorical_features`` path of KMeansSMOTE."""
+class CategoricalEncoding:
+    """The ``categorical_features`` path of KMeansSMOTE, as a component.
 
-    def _check_X_y_nc(self, X, y):
+    ``check`` validates X and y for it; ``encode`` (before resampling) finds
+    the features, their categories and the median standard deviations, and
+    gives the matrix to cluster and, per class, the matrix for its
+    neighbours; ``decode`` (after) turns the resampled encoded rows back into
+    the user's columns, categories and container.  It knows nothing of the
+    estimator beyond the arguments it is given.
+
+    Parameters
+    ----------
+    categorical_features : "auto", array-like
+        As the estimator's parameter.
+    random_state : int, RandomState instance or None
+        Breaks ties of the category vote as SMOTENC does.
+
+    Attributes
+    ----------
+    categorical_features_, continuous_features_ : ndarray of int
+    categories_ : list of ndarray
+    median_std_ : dict
+        Set by ``encode``; the estimator exposes them as its own.
+    """
+
+    def __init__(self, categorical_features, random_state):
+        self.categorical_features = categorical_features
+        self.random_state = random_state
+
+    def check(self, estimator, X, y):
+        """(X, y, one_vs_all), validated by scikit-learn's rules for
+        ``estimator`` (which gets ``n_features_in_``)."""
         y, one_vs_all = check_target_type(y)
         if sparse.issparse(X):
             # Sparse matrices hold numbers: categories are numeric codes
             # (SMOTENC's convention) or one-hot groups.
-            Xv, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+            Xv, y = validate_data(estimator, X=X, y=y, reset=True,
+                                  accept_sparse=["csr", "csc"])
         else:
             # dtype=None keeps strings and mixed columns (as an object array);
             # NaN is still refused.
-            Xv, y = validate_data(self, X=X, y=y, reset=True, dtype=None, accept_sparse=False)
+            Xv, y = validate_data(estimator, X=X, y=y, reset=True, dtype=None,
+                                  accept_sparse=False)
         return Xv, y, one_vs_all
 
     # -- which columns ------------------------------------------------------
@@ -229,13 +258,14 @@ class _CategoricalMixin:
 
     # -- the resampling -------------------------------------------------------
 
-    def _fit_resample_nc(self, X, y):
-        """SMOTE-NC inside the clusters: one-hot categorical columns scaled by
-        the median standard deviation of the continuous ones; new samples take
-        the most frequent category among the base sample's neighbours."""
-        formatter = OutputFormatter(X, y)
-        Xv, y, one_vs_all = self._check_X_y_nc(X, y)
-        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
+    def encode(self, X, Xv, y, sampling_strategy):
+        """``(X_cluster, class_matrix)``: the matrix to cluster, and
+        ``class_matrix(label)``, the one for a class's neighbours.
+
+        SMOTE-NC inside the clusters: one-hot categorical columns scaled by
+        the median standard deviation of the continuous ones (over the whole
+        data set for clustering, over the class for its neighbours).  ``X``
+        is the user's input, ``Xv`` its validated form (``check``)."""
         n, d = Xv.shape
         is_sparse = sparse.issparse(Xv)
         features = self._categorical_spec(X, d)
@@ -275,21 +305,27 @@ class _CategoricalMixin:
 
         self.median_std_ = {
             label: median_std(y == label)
-            for label, count in self.sampling_strategy_.items() if count
+            for label, count in sampling_strategy.items() if count
         }
+        self._features = features
         # Clusters are over the whole data set: its median std sets the scale.
-        X_cluster = encoded(median_std(slice(None)))
-        X_res_enc, y_res, kept, notes = self._fit_resample(
-            X_cluster, y, class_matrix=lambda label: encoded(self.median_std_[label]))
-        new_codes = self._vote(kept, features)
-        synth_cont = X_res_enc[n:, :len(cont)]
-        if one_vs_all:
-            y_res = label_binarize(y_res, classes=np.unique(y))
-        if is_sparse:
+        return (encoded(median_std(slice(None))),
+                lambda label: encoded(self.median_std_[label]))
+
+    def decode(self, X, Xv, X_res_enc, y_res, groups, formatter):
+        """``(X_out, y_out)`` in the user's containers: the original rows,
+        then the synthetic ones with their interpolated continuous values and,
+        per categorical feature, the most frequent category among the base
+        sample's neighbours (``groups``: the plan's kept groups, in output
+        order)."""
+        features, cont = self._features, self.continuous_features_
+        new_codes = self._vote(groups, features)
+        synth_cont = X_res_enc[Xv.shape[0]:, :len(cont)]
+        if sparse.issparse(Xv):
             X_out = self._sparse_output(Xv, synth_cont, cont, features, new_codes)
-            return (*formatter.transform(X_out, y_res), notes)
-        return (*self._dense_output(X, Xv, y_res, formatter, synth_cont, cont, features,
-                                    new_codes), notes)
+            return formatter.transform(X_out, y_res)
+        return self._dense_output(X, Xv, y_res, formatter, synth_cont, cont, features,
+                                  new_codes)
 
     @staticmethod
     def _continuous(Xv, cont, is_sparse):
@@ -358,7 +394,7 @@ class _CategoricalMixin:
         synth = self._synthetic_columns(features, new_codes, numeric)
         for pos, j in enumerate(cont):
             synth[int(j)] = synth_cont[:, pos]
-        if formatter._x["kind"] == "dataframe":
+        if formatter.x_is_frame:
             import pandas as pd
 
             frame = pd.DataFrame({X.columns[j]: synth[j] for j in range(d)},
@@ -367,10 +403,7 @@ class _CategoricalMixin:
             X_out = (pd.concat([X, frame], ignore_index=True) if n_new
                      else X.reset_index(drop=True).copy())
             X_out = X_out.astype(X.dtypes.to_dict())
-            y_out = formatter._restore(y_res, formatter._y)
-            if formatter._y["kind"] in {"series", "dataframe"}:
-                y_out.index = X_out.index
-            return X_out, y_out
+            return X_out, formatter.transform_y(y_res, X_out)
         out = np.empty((n + n_new, d), dtype=Xv.dtype)
         out[:n] = Xv
         for j in range(d):

@@ -13,7 +13,7 @@ from sklearn.utils._tags import InputTags as _SkInputTags
 from sklearn.utils._tags import TargetTags, Tags as _SkTags
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._categorical import _CategoricalMixin
+from ._categorical import CategoricalEncoding
 from ._data import _Data, neighbour_groups
 from ._kmeans_estimator import KMeans
 from ._output import OutputFormatter, resample
@@ -68,7 +68,7 @@ class Tags(_SkTags):
 # ---------------------------------------------------------------------------
 
 
-class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
+class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
     """Over-sample with SMOTE inside k-means clusters (compiled).
 
     A drop-in replacement for ``imblearn.over_sampling.KMeansSMOTE``: same
@@ -332,7 +332,8 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         """
         check_y_finite(y)
         if self.categorical_features is not None:
-            _, y, _ = self._check_X_y_nc(X, y)
+            _, y, _ = CategoricalEncoding(self.categorical_features,
+                                          self.random_state).check(self, X, y)
         else:
             X, y, _, _ = check_fit_data(self, X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
@@ -369,14 +370,27 @@ class KMeansSMOTE(_CategoricalMixin, OneToOneFeatureMixin, BaseEstimator):
         check_y_finite(y)
         if not is_integer_labels(y):
             check_classification_targets(y)
-        if self.categorical_features is not None:
-            return self._fit_resample_nc(X, y)
         formatter = OutputFormatter(X, y)
-        X, y, one_vs_all, peak = check_fit_data(self, X, y)
+        encoding = class_matrix = None
+        if self.categorical_features is not None:
+            # Categorical features: encoded before, decoded after.
+            encoding = CategoricalEncoding(self.categorical_features, self.random_state)
+            Xv, y, one_vs_all = encoding.check(self, X, y)
+            peak = None
+        else:
+            Xv, y, one_vs_all, peak = check_fit_data(self, X, y)
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y)
-        X_res, y_res, _, notes = self._fit_resample(X, y, peak=peak)
+        X_fit = Xv
+        if encoding is not None:
+            X_fit, class_matrix = encoding.encode(X, Xv, y, self.sampling_strategy_)
+            for name in ("categorical_features_", "continuous_features_", "categories_",
+                         "median_std_"):
+                setattr(self, name, getattr(encoding, name))
+        X_res, y_res, groups, notes = self._fit_resample(X_fit, y, class_matrix, peak)
         if one_vs_all:
             y_res = label_binarize(y_res, classes=np.unique(y))
+        if encoding is not None:
+            return (*encoding.decode(X, Xv, X_res, y_res, groups, formatter), notes)
         return (*formatter.transform(X_res, y_res), notes)
 
     # -- the algorithm --------------------------------------------------------

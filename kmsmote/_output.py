@@ -182,9 +182,20 @@ class OutputFormatter:
             return pd.Series(array, dtype=props["dtypes"], name=props["name"])
         return array
 
+    @property
+    def x_is_frame(self):
+        """Whether X came as a pandas DataFrame."""
+        return self._x["kind"] == "dataframe"
+
     def transform(self, X, y):
+        """(X, y) in the containers the user passed."""
         X_out = self._restore(X, self._x)
+        return X_out, self.transform_y(y, X_out)
+
+    def transform_y(self, y, X_out):
+        """y in the user's container; a Series or DataFrame gets the index
+        of ``X_out`` when X came as a DataFrame."""
         y_out = self._restore(y, self._y)
-        if self._x["kind"] == "dataframe" and self._y["kind"] in {"series", "dataframe"}:
+        if self.x_is_frame and self._y["kind"] in {"series", "dataframe"}:
             y_out.index = X_out.index
-        return X_out, y_out
+        return y_out
