@@ -3,11 +3,16 @@
     python bench/run.py                 # every workload
     python bench/run.py W3 W4           # some of them
     python bench/run.py --quick         # smaller sizes, for a smoke test
+    python bench/run.py --baseline /path/to/other/venv/bin/python W1 W3
+                                        # also time another kmsmote build
 
 Every measurement runs in a fresh process (bench/_child.py) so that peak
 RSS is per run; kmsmote and imbalanced-learn alternate, pair by pair, and
-the table reports medians and the ratio.  Results also go to
-bench/results/<timestamp>.json.
+the table reports medians and the ratio.  With --baseline, a third run per
+round uses kmsmote as installed for that interpreter (an older build, say),
+and each row also gives kmsmote's time over the baseline's: a before/after
+comparison measured in the same run as the reference.  The latest run is
+kept in bench/results/run.txt and run.json (a new run replaces them).
 """
 
 import argparse
@@ -90,8 +95,13 @@ def _classification(n, d=20, informative=10, weights=(0.9, 0.1), classes=2,
     return make
 
 
+# lib -> interpreter; "baseline" is kmsmote as another interpreter has it.
+PYTHONS = {"kmsmote": sys.executable, "imblearn": sys.executable}
+
+
 def _run(lib, data_path, params, timeout):
-    cmd = [sys.executable, os.path.join(HERE, "_child.py"), lib, data_path, json.dumps(params)]
+    child_lib = "kmsmote" if lib == "baseline" else lib
+    cmd = [PYTHONS[lib], os.path.join(HERE, "_child.py"), child_lib, data_path, json.dumps(params)]
     env = dict(os.environ)
     env.setdefault("KMS_BENCH_MEM_LIMIT_GB", "18")
     try:
@@ -122,7 +132,7 @@ def _pairs(data_path, params, repeats, timeout, ref_params=None, libs=("kmsmote"
     runs = {lib: [] for lib in libs}
     for _ in range(repeats):
         for lib in libs:
-            p = dict(params if lib == "kmsmote" or ref_params is None else ref_params)
+            p = dict(params if lib != "imblearn" or ref_params is None else ref_params)
             runs[lib].append(_run(lib, data_path, p, timeout))
     return runs
 
@@ -143,9 +153,15 @@ def _summary(name, runs):
             row[lib]["io_mib"] = (ok[0]["input_bytes"] + ok[0]["output_bytes"]) / MiB
             row[lib]["rss_budget_mib"] = 1.25 * row[lib]["io_mib"] + 100
             row[lib]["base_rss_mib"] = _median(ok, "base_rss") / MiB
-    k, r = row.get("kmsmote", {}), row.get("imblearn", {})
+    k, r, b = row.get("kmsmote", {}), row.get("imblearn", {}), row.get("baseline", {})
     if k.get("time") and r.get("time"):
         row["speedup"] = r["time"] / k["time"]
+    if k.get("time") and b.get("time"):
+        row["vs_baseline"] = k["time"] / b["time"]
+        if b.get("peak_rss_mib"):
+            row["rss_vs_baseline"] = k["peak_rss_mib"] / b["peak_rss_mib"]
+        if r.get("time"):
+            row["baseline_speedup"] = r["time"] / b["time"]
     return row
 
 
@@ -162,7 +178,11 @@ def _print_row(row):
           + (f" | floor {k['floor_time']:.3f} s (x{k['time'] / k['floor_time']:.1f})"
              if k.get("floor_time") and k.get("time") else "")
           + (f" | io {k['io_mib']:.0f} MiB, budget 1.25*io+100 = {k['rss_budget_mib']:.0f} MiB,"
-             f" base {k['base_rss_mib']:.0f} MiB" if k.get("io_mib") else ""), flush=True)
+             f" base {k['base_rss_mib']:.0f} MiB" if k.get("io_mib") else "")
+          + (f" | baseline {row['baseline']['time']:.3f} s {row['baseline']['peak_rss_mib']:.0f} MiB"
+             f" (x{fmt(row.get('baseline_speedup'), '.1f')} vs ref): time now/baseline "
+             f"{row['vs_baseline']:.3f}, peak RSS now/baseline {row.get('rss_vs_baseline', float('nan')):.3f}"
+             if row.get("vs_baseline") else ""), flush=True)
 
 
 def workloads(quick):
@@ -201,7 +221,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="sizes divided by 10")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--baseline", metavar="PYTHON",
+                    help="an interpreter with another kmsmote installed: timed in the same rounds")
     args = ap.parse_args(argv)
+    if args.baseline:
+        PYTHONS["baseline"] = args.baseline
+    sys.stdout = _Tee(sys.stdout)
     names = args.names or ["W1", "W2", "W3", "W4", "W4-float64", "W5", "W6-wide", "threads", "scaling",
                            "clusterer", "S1", "S2"]
     wl = workloads(args.quick)
@@ -210,7 +235,7 @@ def main(argv=None):
         if name in wl:
             path, params = wl[name]
             repeats = 1 if name in ("W2", "S2") else args.repeats
-            libs = ("kmsmote", "imblearn")
+            libs = ("kmsmote", "baseline", "imblearn") if args.baseline else ("kmsmote", "imblearn")
             row = _summary(name, _pairs(path, params, repeats, args.timeout, libs=libs))
         elif name == "threads":
             path, params = wl["W1"]
@@ -218,9 +243,20 @@ def main(argv=None):
             for _ in range(args.repeats):
                 runs["1 thread"].append(_run("kmsmote", path, dict(params, threads=1), args.timeout))
                 runs["2 threads"].append(_run("kmsmote", path, dict(params, threads=2), args.timeout))
+                if args.baseline:
+                    runs.setdefault("baseline 1 thread", []).append(
+                        _run("baseline", path, dict(params, threads=1), args.timeout))
+                    runs.setdefault("baseline 2 threads", []).append(
+                        _run("baseline", path, dict(params, threads=2), args.timeout))
             t1, t2 = _median(runs["1 thread"], "time"), _median(runs["2 threads"], "time")
             row = {"workload": "threads (W1)", "time_1": t1, "time_2": t2, "speedup": t1 / t2, "runs": runs}
-            print(f"threads (W1): 1 thread {t1:.3f} s, 2 threads {t2:.3f} s, x{t1 / t2:.2f}", flush=True)
+            line = f"threads (W1): 1 thread {t1:.3f} s, 2 threads {t2:.3f} s, x{t1 / t2:.2f}"
+            if args.baseline:
+                b1 = _median(runs["baseline 1 thread"], "time")
+                b2 = _median(runs["baseline 2 threads"], "time")
+                row["baseline_speedup"] = b1 / b2
+                line += f" | baseline 1 thread {b1:.3f} s, 2 threads {b2:.3f} s, x{b1 / b2:.2f}"
+            print(line, flush=True)
             rows.append(row)
             continue
         elif name == "scaling":
@@ -283,10 +319,32 @@ def main(argv=None):
         _print_row(row)
         rows.append(row)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", time.strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "") + ".json")
-    with open(out, "w") as fh:
-        json.dump({"argv": sys.argv[1:], "rows": rows}, fh, indent=1, default=str)
-    print("results:", out)
+    stem = os.path.join(HERE, "results", "run" + ("-quick" if args.quick else ""))
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    with open(stem + ".json", "w") as fh:
+        json.dump({"date": stamp, "argv": sys.argv[1:], "rows": rows}, fh, indent=1, default=str)
+    with open(stem + ".txt", "w") as fh:
+        fh.write(f"# python bench/run.py {' '.join(sys.argv[1:])}  ({stamp})\n")
+        fh.write(sys.stdout.text())
+    sys.stdout = sys.stdout.stream
+    print("results:", stem + ".txt", stem + ".json")
+
+
+class _Tee:
+    """stdout that also keeps what was printed, for results/run.txt."""
+
+    def __init__(self, stream):
+        self.stream, self._parts = stream, []
+
+    def write(self, text):
+        self._parts.append(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def text(self):
+        return "".join(self._parts)
 
 
 if __name__ == "__main__":
