@@ -129,7 +129,8 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
     no_cluster_policy : {"raise", "smote", "relax"}, default="raise"
         What to do for a class when no cluster qualifies:
 
-        - ``"raise"``: the reference's ``RuntimeError``;
+        - ``"raise"``: the reference's ``RuntimeError``, as
+          :class:`kmsmote.NoClusterError` (a subclass);
         - ``"smote"``: plain SMOTE over all samples of the class (neighbours
           among the whole class, uniform choice of base sample), with a
           warning; ``k_neighbors`` is lowered to the class count minus one
