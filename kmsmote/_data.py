@@ -16,6 +16,7 @@ from sklearn import get_config
 from sklearn.base import clone
 
 from . import _generate, _neighbors
+from ._plan import weight_dtype
 
 
 # Squared distances overflow double beyond about 1e154 and vanish below
@@ -64,7 +65,7 @@ class _Data:
                 work = np.ascontiguousarray(X, dtype=np.float64)
             values = work
         self.work = work
-        self.weight_dtype = np.float32 if work.dtype == np.float32 else np.float64
+        self.weight_dtype = weight_dtype(work.dtype)
         # exponent: the power of two to scale by, when a caller holding one
         # part of a larger data set (kmsmote.dask) decided it for the whole.
         self.exponent = 0 if exponent is None else int(exponent)
