@@ -3,14 +3,12 @@
 import numbers
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, _fit_context, clone
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
-from sklearn.utils._tags import InputTags as _SkInputTags
-from sklearn.utils._tags import TargetTags, Tags as _SkTags
+from sklearn.utils._tags import TargetTags
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._categorical import CategoricalEncoding
@@ -29,6 +27,7 @@ from ._plan import (
 )
 from ._progress import report_phase
 from ._sampling_strategy import check_sampling_strategy, is_integer_labels
+from ._tags import InputTags, SamplerTags, Tags
 from ._threading import resolve_n_threads
 from ._validation import (
     check_cluster_labels,
@@ -37,35 +36,6 @@ from ._validation import (
     check_y_finite,
     is_plain_euclidean_nn,
 )
-
-# ---------------------------------------------------------------------------
-# Tags: imbalanced-learn's pipeline and estimator checks read `sampler_tags`
-# and `input_tags.dataframe`; they are declared here so that imbalanced-learn
-# is not needed at run time.
-
-
-@dataclass(slots=True)
-class InputTags(_SkInputTags):
-    """scikit-learn's input tags plus imbalanced-learn's ``dataframe``."""
-
-    dataframe: bool = False
-
-
-@dataclass(slots=True)
-class SamplerTags:
-    """Tags of a sampler: whether it exposes ``sample_indices_``."""
-
-    sample_indices: bool = False
-
-
-@dataclass(slots=True)
-class Tags(_SkTags):
-    """scikit-learn's tags plus imbalanced-learn's ``sampler_tags``."""
-
-    sampler_tags: SamplerTags | None = field(default_factory=SamplerTags)
-
-
-# ---------------------------------------------------------------------------
 
 
 class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
