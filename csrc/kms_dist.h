@@ -15,7 +15,7 @@
  * SIMD variants only compute independent outputs side by side, so every
  * variant, and every thread count, gives bit-identical results.  (The
  * neighbour kernels' exact distances, sums of squared differences, are
- * formed in kms_neighbors.c and kms_sparse.inc.)
+ * formed in kms_neighbors.c and templates/knn_csr.template.c.)
  */
 #ifndef KMSMOTE_KMS_DIST_H
 #define KMSMOTE_KMS_DIST_H

@@ -5,16 +5,16 @@
 #include "kms_internal.h"
 
 #define KMS_T double
-#define KMS_FN(name) name##_f64
-#include "kms_generate.inc"
+#define KMS_FN_GENERATE kms_generate_f64
+#include "templates/generate_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_FN_GENERATE
 
 #define KMS_T float
-#define KMS_FN(name) name##_f32
-#include "kms_generate.inc"
+#define KMS_FN_GENERATE kms_generate_f32
+#include "templates/generate_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_FN_GENERATE
 
 #include <string.h>
 

@@ -8,8 +8,9 @@
  * whatever k and d are.  Squared distances are kms__expand(||x||^2, x.c,
  * ||c||^2) with every sum taken over the features in ascending order: the
  * form the CSR kernels (kms_sparse.c) reproduce bit for bit from the
- * stored entries alone.  The drivers themselves are in kms_kmeans_drv.inc,
- * shared with the CSR kernels; kms_kmeans.inc holds the dense hooks.
+ * stored entries alone.  The drivers themselves are in
+ * templates/kmeans_driver.template.c, shared with the CSR kernels;
+ * templates/kmeans_dense.template.c holds the dense hooks.
  *
  * Determinism: every reduction (centre sums, counts, inertia, k-means++
  * potentials) is formed per chunk, rows in ascending order, and the chunk
@@ -200,18 +201,31 @@ static void kms__bounds_drift(kms__bounds *bnd, const double *sq, kms_idx k,
     }
 }
 
+/* The instances: every public name written out here, where grep finds it. */
 #define KMS_T double
-#define KMS_FN(name) name##_f64
+#define KMS_LOCAL(name) name##_f64
 #define KMS_GATHER kms__gather_f64
-#include "kms_kmeans.inc"
+#define KMS_FN_ASSIGN kms_assign_f64
+#define KMS_FN_LLOYD kms_lloyd_f64
+#define KMS_FN_KMEANSPP kms_kmeanspp_f64
+#include "templates/kmeans_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
 #undef KMS_GATHER
+#undef KMS_FN_ASSIGN
+#undef KMS_FN_LLOYD
+#undef KMS_FN_KMEANSPP
 
 #define KMS_T float
-#define KMS_FN(name) name##_f32
+#define KMS_LOCAL(name) name##_f32
 #define KMS_GATHER kms__gather_f32
-#include "kms_kmeans.inc"
+#define KMS_FN_ASSIGN kms_assign_f32
+#define KMS_FN_LLOYD kms_lloyd_f32
+#define KMS_FN_KMEANSPP kms_kmeanspp_f32
+#include "templates/kmeans_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
 #undef KMS_GATHER
+#undef KMS_FN_ASSIGN
+#undef KMS_FN_LLOYD
+#undef KMS_FN_KMEANSPP

@@ -231,7 +231,7 @@ kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
  * exact distance.  Then adds srow to *acc (kms__knn_pair_sum). */
 #define KMS__CRS_NAME kms__knn_consume_row_screened
 #define KMS__CRS_ANY8 kms__screen_any8
-#include "kms_knn_screen.inc"
+#include "templates/knn_screen.template.c"
 #undef KMS__CRS_NAME
 #undef KMS__CRS_ANY8
 
@@ -240,7 +240,7 @@ kms__screen_any8_avx2(const double *restrict e, const double *restrict nrmJ,
 #define KMS__CRS_NAME kms__knn_consume_row_screened_avx2
 #define KMS__CRS_ANY8 kms__screen_any8_avx2
 __attribute__((target("avx2")))
-#include "kms_knn_screen.inc"
+#include "templates/knn_screen.template.c"
 #undef KMS__CRS_NAME
 #undef KMS__CRS_ANY8
 #endif

@@ -169,18 +169,27 @@ static void kms__knn_tile(kms__dsqstrip_fn dstrip_fn, kms__ddotstrip_fn ddot_fn,
 
 #undef KMS__TILE_STRIPS
 
+/* The instances: every public name written out here, where grep finds it. */
 #define KMS_T double
-#define KMS_FN(name) name##_f64
+#define KMS_LOCAL(name) name##_f64
 #define KMS_GATHER kms__gather_f64
-#include "kms_neighbors.inc"
+#define KMS_FN_KNN_SPARSITY kms_knn_sparsity_f64
+#define KMS_FN_KNN_SPARSITY_SETS kms_knn_sparsity_sets_f64
+#include "templates/knn_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
 #undef KMS_GATHER
+#undef KMS_FN_KNN_SPARSITY
+#undef KMS_FN_KNN_SPARSITY_SETS
 
 #define KMS_T float
-#define KMS_FN(name) name##_f32
+#define KMS_LOCAL(name) name##_f32
 #define KMS_GATHER kms__gather_f32
-#include "kms_neighbors.inc"
+#define KMS_FN_KNN_SPARSITY kms_knn_sparsity_f32
+#define KMS_FN_KNN_SPARSITY_SETS kms_knn_sparsity_sets_f32
+#include "templates/knn_dense.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
 #undef KMS_GATHER
+#undef KMS_FN_KNN_SPARSITY
+#undef KMS_FN_KNN_SPARSITY_SETS

@@ -2,7 +2,7 @@
  * kmsmote C core: CSR kernels (k-means, neighbours + pair sum, generation),
  * bit-identical to the dense kernels on the same matrix stored densely.
  *
- * k-means: the drivers of kms_kmeans_drv.inc over CSR hooks.  A row's dot
+ * k-means: the drivers of kmeans_driver.template.c over CSR hooks.  A row's dot
  * products with the centres run over its stored entries, vectorised across
  * the centres (held feature-major); the Lloyd centre sums of a chunk add
  * the stored entries into a thread-private k x d buffer and remember which
@@ -23,8 +23,10 @@
  * Generation: two phases, a count (union of the two rows' columns) and a
  * fill (merge, dense arithmetic per column, keep the non-zeros).
  *
- * Instances: kms_sparse_idx.inc per index type (int32, int64), then
- * kms_sparse.inc per element and index type.
+ * Instances, at the end of this file (every public name written out
+ * there): templates/csr_index.template.c per index type (int32, int64),
+ * then per element and index type csr_values, kmeans_csr, knn_csr and
+ * generate_csr.
  */
 #include "kms_sparse.h"
 #include "kms_knn_internal.h"
@@ -128,39 +130,103 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 }
 
 #define KMS_I int32_t
-#define KMS_IFN(name) name##_i32
-#include "kms_sparse_idx.inc"
+#define KMS_ILOCAL(name) name##_i32
+#define KMS_FN_CSR_GENERATE_COUNT kms_csr_generate_count_i32
+#include "templates/csr_index.template.c"
+#undef KMS_FN_CSR_GENERATE_COUNT
 
 #define KMS_T double
-#define KMS_FN(name) name##_f64_i32
-#include "kms_sparse.inc"
+#define KMS_LOCAL(name) name##_f64_i32
+#define KMS_FN_CSR_ASSIGN kms_csr_assign_f64_i32
+#define KMS_FN_CSR_LLOYD kms_csr_lloyd_f64_i32
+#define KMS_FN_CSR_KMEANSPP kms_csr_kmeanspp_f64_i32
+#define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f64_i32
+#define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f64_i32
+#define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f64_i32
+#include "templates/csr_values.template.c"
+#include "templates/kmeans_csr.template.c"
+#include "templates/knn_csr.template.c"
+#include "templates/generate_csr.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
+#undef KMS_FN_CSR_ASSIGN
+#undef KMS_FN_CSR_LLOYD
+#undef KMS_FN_CSR_KMEANSPP
+#undef KMS_FN_CSR_KNN_SPARSITY
+#undef KMS_FN_CSR_KNN_SPARSITY_SETS
+#undef KMS_FN_CSR_GENERATE_FILL
 
 #define KMS_T float
-#define KMS_FN(name) name##_f32_i32
-#include "kms_sparse.inc"
+#define KMS_LOCAL(name) name##_f32_i32
+#define KMS_FN_CSR_ASSIGN kms_csr_assign_f32_i32
+#define KMS_FN_CSR_LLOYD kms_csr_lloyd_f32_i32
+#define KMS_FN_CSR_KMEANSPP kms_csr_kmeanspp_f32_i32
+#define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f32_i32
+#define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f32_i32
+#define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f32_i32
+#include "templates/csr_values.template.c"
+#include "templates/kmeans_csr.template.c"
+#include "templates/knn_csr.template.c"
+#include "templates/generate_csr.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
+#undef KMS_FN_CSR_ASSIGN
+#undef KMS_FN_CSR_LLOYD
+#undef KMS_FN_CSR_KMEANSPP
+#undef KMS_FN_CSR_KNN_SPARSITY
+#undef KMS_FN_CSR_KNN_SPARSITY_SETS
+#undef KMS_FN_CSR_GENERATE_FILL
 
 #undef KMS_I
-#undef KMS_IFN
+#undef KMS_ILOCAL
 
 #define KMS_I int64_t
-#define KMS_IFN(name) name##_i64
-#include "kms_sparse_idx.inc"
+#define KMS_ILOCAL(name) name##_i64
+#define KMS_FN_CSR_GENERATE_COUNT kms_csr_generate_count_i64
+#include "templates/csr_index.template.c"
+#undef KMS_FN_CSR_GENERATE_COUNT
 
 #define KMS_T double
-#define KMS_FN(name) name##_f64_i64
-#include "kms_sparse.inc"
+#define KMS_LOCAL(name) name##_f64_i64
+#define KMS_FN_CSR_ASSIGN kms_csr_assign_f64_i64
+#define KMS_FN_CSR_LLOYD kms_csr_lloyd_f64_i64
+#define KMS_FN_CSR_KMEANSPP kms_csr_kmeanspp_f64_i64
+#define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f64_i64
+#define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f64_i64
+#define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f64_i64
+#include "templates/csr_values.template.c"
+#include "templates/kmeans_csr.template.c"
+#include "templates/knn_csr.template.c"
+#include "templates/generate_csr.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
+#undef KMS_FN_CSR_ASSIGN
+#undef KMS_FN_CSR_LLOYD
+#undef KMS_FN_CSR_KMEANSPP
+#undef KMS_FN_CSR_KNN_SPARSITY
+#undef KMS_FN_CSR_KNN_SPARSITY_SETS
+#undef KMS_FN_CSR_GENERATE_FILL
 
 #define KMS_T float
-#define KMS_FN(name) name##_f32_i64
-#include "kms_sparse.inc"
+#define KMS_LOCAL(name) name##_f32_i64
+#define KMS_FN_CSR_ASSIGN kms_csr_assign_f32_i64
+#define KMS_FN_CSR_LLOYD kms_csr_lloyd_f32_i64
+#define KMS_FN_CSR_KMEANSPP kms_csr_kmeanspp_f32_i64
+#define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f32_i64
+#define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f32_i64
+#define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f32_i64
+#include "templates/csr_values.template.c"
+#include "templates/kmeans_csr.template.c"
+#include "templates/knn_csr.template.c"
+#include "templates/generate_csr.template.c"
 #undef KMS_T
-#undef KMS_FN
+#undef KMS_LOCAL
+#undef KMS_FN_CSR_ASSIGN
+#undef KMS_FN_CSR_LLOYD
+#undef KMS_FN_CSR_KMEANSPP
+#undef KMS_FN_CSR_KNN_SPARSITY
+#undef KMS_FN_CSR_KNN_SPARSITY_SETS
+#undef KMS_FN_CSR_GENERATE_FILL
 
 #undef KMS_I
-#undef KMS_IFN
+#undef KMS_ILOCAL

@@ -1,22 +1,24 @@
 /*
- * kmsmote C core: k-means drivers (assignment, Lloyd, k-means++), written
- * once for every input format.
+ * kmsmote C core template: k-means drivers (assignment, Lloyd, k-means++),
+ * written once for every input format.
  *
- * Included by kms_kmeans.c (dense rows) and kms_sparse.c (CSR) once per
- * element type (and index type) with these defined:
+ * Included by kmeans_dense.template.c and kmeans_csr.template.c, once per
+ * instance, with these defined:
  *
- *   KMS_T          element type (double or float)
- *   KMS_SRC        the input: a struct with at least the fields n and d
- *   KMS_SFN(name)  name with the instance suffix (static functions)
+ *   KMS_T              element type (double or float)
+ *   KMS_SRC            the input: a struct with at least the fields n and d
+ *   KMS_LOCAL(name)    name with the instance suffix (static functions)
+ *   KMS_LLOYD_BOUNDED  1 if the format provides the bounded pass below,
+ *                      else 0
  *
- * and these format hooks, static functions named through KMS_SFN:
+ * and these format hooks, static functions named through KMS_LOCAL:
  *
  *   int  kms__src_check(src)          structure and finiteness checks made
  *                                     before any work or allocation that
  *                                     depends on the structure (KMS_OK if
  *                                     none)
  *   int64_t kms__src_work(src)        multiply-adds of one pass per centre
- *   KMS_SFN(kms__ws)                  the assignment pass' work space, with
+ *   KMS_LOCAL(kms__ws)                the assignment pass' work space, with
  *   int  kms__ws_alloc(ws, src, k, with_sums, ctx), kms__ws_free(ws)
  *   int  kms__assign_pass(src, Ct, cn, k, labels, dist2, count_changes,
  *                         sums_tot, counts_tot, changed_tot, inertia_tot,
@@ -50,7 +52,7 @@
  *        then pp[t] = sum over the rows, in row order, of
  *        min(distance to candidate t, closest[i]), t < nlt
  *
- * A format may also define KMS_LLOYD_BOUNDED to 1 and provide
+ * With KMS_LLOYD_BOUNDED 1, the format also provides
  *
  *   double kms__max_sqnorm(src, nt)   an upper bound of the rows' squared
  *                                     norms
@@ -66,14 +68,26 @@
  * entries computes bit-identical values, and the drivers below make the
  * same decisions for every format.
  */
+#ifndef KMS_T
+#error "kmeans_driver.template.c: define KMS_T before including this template"
+#endif
+#ifndef KMS_SRC
+#error "kmeans_driver.template.c: define KMS_SRC before including this template"
+#endif
+#ifndef KMS_LOCAL
+#error "kmeans_driver.template.c: define KMS_LOCAL before including this template"
+#endif
+#ifndef KMS_LLOYD_BOUNDED
+#error "kmeans_driver.template.c: define KMS_LLOYD_BOUNDED before including this template"
+#endif
 
 /* Centres as a feature-major double matrix Ct[f * kp + c] (kp =
  * round_up(k, NP), padding columns zero) and their squared norms cn[kp];
  * non-zero if one is not finite. */
-static int KMS_SFN(kms__centers_to_double)(const KMS_T *restrict centers,
-                                           kms_idx k, kms_idx d,
-                                           double *restrict Ct,
-                                           double *restrict cn)
+static int KMS_LOCAL(kms__centers_to_double)(const KMS_T *restrict centers,
+                                             kms_idx k, kms_idx d,
+                                             double *restrict Ct,
+                                             double *restrict cn)
 {
     const kms_idx kp = kms__round_up(k, KMS_DIST_NP);
     int bad = 0;
@@ -88,50 +102,50 @@ static int KMS_SFN(kms__centers_to_double)(const KMS_T *restrict centers,
     return bad;
 }
 
-static int KMS_SFN(kms__assign_drv)(const KMS_SRC *src, const KMS_T *centers,
-                                    kms_idx k, kms_idx *labels, double *dist2,
-                                    const kms_ctx *ctx)
+static int KMS_LOCAL(kms__assign_drv)(const KMS_SRC *src, const KMS_T *centers,
+                                      kms_idx k, kms_idx *labels, double *dist2,
+                                      const kms_ctx *ctx)
 {
     const kms_idx d = src->d;
     int status = KMS_OK;
-    KMS_SFN(kms__ws) ws;
+    KMS_LOCAL(kms__ws) ws;
     const kms_idx kp = kms__round_up(k, KMS_DIST_NP);
     double *Ct = malloc((size_t)KMS_MAX(kp * d, 1) * sizeof(double));
     double *cn = malloc((size_t)kp * sizeof(double));
     kms__poller poller = kms__poller_init(ctx);
 
     memset(&ws, 0, sizeof(ws));
-    status = KMS_SFN(kms__src_check)(src);
+    status = KMS_LOCAL(kms__src_check)(src);
     if (status != KMS_OK) {
         goto cleanup;
     }
-    status = KMS_SFN(kms__ws_alloc)(&ws, src, k, 0, ctx);
+    status = KMS_LOCAL(kms__ws_alloc)(&ws, src, k, 0, ctx);
     if (status != KMS_OK || Ct == NULL || cn == NULL) {
         status = KMS_ERR_NOMEM;
         goto cleanup;
     }
-    if (KMS_SFN(kms__centers_to_double)(centers, k, d, Ct, cn)) {
+    if (KMS_LOCAL(kms__centers_to_double)(centers, k, d, Ct, cn)) {
         status = KMS_ERR_NONFINITE;
         goto cleanup;
     }
-    status = KMS_SFN(kms__assign_pass)(src, Ct, cn, k, labels, dist2, 0, NULL,
-                                       NULL, NULL, NULL, &ws, &poller);
+    status = KMS_LOCAL(kms__assign_pass)(src, Ct, cn, k, labels, dist2, 0, NULL,
+                                         NULL, NULL, NULL, &ws, &poller);
 cleanup:
-    KMS_SFN(kms__ws_free)(&ws);
+    KMS_LOCAL(kms__ws_free)(&ws);
     free(Ct);
     free(cn);
     return status;
 }
 
-static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
-                                   KMS_T *centers, int max_iter, double tol,
-                                   kms_idx *labels, double *inertia,
-                                   int *n_iter, const kms_ctx *ctx)
+static int KMS_LOCAL(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
+                                     KMS_T *centers, int max_iter, double tol,
+                                     kms_idx *labels, double *inertia,
+                                     int *n_iter, const kms_ctx *ctx)
 {
     const kms_idx n = src->n, d = src->d;
     const kms_idx kd = k * d;
     int status = KMS_OK;
-    KMS_SFN(kms__ws) ws;
+    KMS_LOCAL(kms__ws) ws;
     kms__poller poller = kms__poller_init(ctx);
     const kms_idx kp = kms__round_up(k, KMS_DIST_NP);
     double *Ct = malloc((size_t)KMS_MAX(kp * d, 1) * sizeof(double));
@@ -163,25 +177,25 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
 #endif
 
     memset(&ws, 0, sizeof(ws));
-    status = KMS_SFN(kms__src_check)(src);
+    status = KMS_LOCAL(kms__src_check)(src);
     if (status != KMS_OK) {
         goto cleanup;
     }
-    status = KMS_SFN(kms__ws_alloc)(&ws, src, k, 1, ctx);
+    status = KMS_LOCAL(kms__ws_alloc)(&ws, src, k, 1, ctx);
     if (status != KMS_OK || Ct == NULL || cn == NULL || sums == NULL ||
         counts == NULL || dist2 == NULL || far_idx == NULL || far_d == NULL ||
         empty == NULL) {
         status = KMS_ERR_NOMEM;
         goto cleanup;
     }
-    if (KMS_SFN(kms__centers_to_double)(centers, k, d, Ct, cn)) {
+    if (KMS_LOCAL(kms__centers_to_double)(centers, k, d, Ct, cn)) {
         status = KMS_ERR_NONFINITE;
         goto cleanup;
     }
 
 #if KMS_LLOYD_BOUNDED
     if (bounded) {
-        xmax = KMS_SFN(kms__max_sqnorm)(src, ws.nt);
+        xmax = KMS_LOCAL(kms__max_sqnorm)(src, ws.nt);
     }
 #endif
     while (it < max_iter) {
@@ -197,17 +211,17 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
             }
             bnd.margin = KMS__UP((double)(4 * d + 16) * 0x1p-52 * (xmax + cmax)) +
                          (double)(8 * d + 16) * 0x1p-1074;
-            status = KMS_SFN(kms__bounded_pass)(src, Ct, cn, k, labels, dist2,
-                                                it > 0, sums, counts, &changed,
-                                                &in, &bnd, &skipped, &ws,
-                                                &poller);
+            status = KMS_LOCAL(kms__bounded_pass)(src, Ct, cn, k, labels, dist2,
+                                                  it > 0, sums, counts, &changed,
+                                                  &in, &bnd, &skipped, &ws,
+                                                  &poller);
             bnd.valid = 1;
         } else
 #endif
         {
-            status = KMS_SFN(kms__assign_pass)(src, Ct, cn, k, labels, dist2,
-                                               it > 0, sums, counts, &changed,
-                                               &in, &ws, &poller);
+            status = KMS_LOCAL(kms__assign_pass)(src, Ct, cn, k, labels, dist2,
+                                                 it > 0, sums, counts, &changed,
+                                                 &in, &ws, &poller);
         }
         if (status != KMS_OK) {
             goto cleanup;
@@ -228,9 +242,9 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
         if (n_empty > 0 && skipped > 0) {
             /* The skipped rows' distances are needed: a full pass (the
              * same labels, sums and counts). */
-            status = KMS_SFN(kms__assign_pass)(src, Ct, cn, k, labels, dist2, 0,
-                                               sums, counts, NULL, &in, &ws,
-                                               &poller);
+            status = KMS_LOCAL(kms__assign_pass)(src, Ct, cn, k, labels, dist2, 0,
+                                                 sums, counts, NULL, &in, &ws,
+                                                 &poller);
             if (status != KMS_OK) {
                 goto cleanup;
             }
@@ -256,8 +270,8 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
                 const kms_idx c_new = empty[e];
                 const kms_idx i = far_idx[e];
                 const kms_idx c_old = labels[i];
-                KMS_SFN(kms__row_sub)(src, i, sums + c_old * d);
-                KMS_SFN(kms__row_set)(src, i, sums + c_new * d);
+                KMS_LOCAL(kms__row_sub)(src, i, sums + c_old * d);
+                KMS_LOCAL(kms__row_set)(src, i, sums + c_new * d);
                 counts[c_old]--;
                 counts[c_new] = 1;
             }
@@ -310,15 +324,15 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
             /* The skipped rows' distances to their own centres make the
              * inertia of a full pass. */
             bnd.own = 1;
-            status = KMS_SFN(kms__bounded_pass)(src, Ct, cn, k, labels, dist2, 0,
-                                                NULL, NULL, NULL, &in, &bnd,
-                                                NULL, &ws, &poller);
+            status = KMS_LOCAL(kms__bounded_pass)(src, Ct, cn, k, labels, dist2, 0,
+                                                  NULL, NULL, NULL, &in, &bnd,
+                                                  NULL, &ws, &poller);
         } else
 #endif
         {
-            status = KMS_SFN(kms__assign_pass)(src, Ct, cn, k, labels, NULL, 0,
-                                               NULL, NULL, NULL, &in, &ws,
-                                               &poller);
+            status = KMS_LOCAL(kms__assign_pass)(src, Ct, cn, k, labels, NULL, 0,
+                                                 NULL, NULL, NULL, &in, &ws,
+                                                 &poller);
         }
         if (status != KMS_OK) {
             goto cleanup;
@@ -328,7 +342,7 @@ static int KMS_SFN(kms__lloyd_drv)(const KMS_SRC *src, kms_idx k,
     *n_iter = it;
 
 cleanup:
-    KMS_SFN(kms__ws_free)(&ws);
+    KMS_LOCAL(kms__ws_free)(&ws);
     free(Ct);
     free(cn);
     free(sums);
@@ -352,12 +366,12 @@ cleanup:
  * as the totals were formed, so it is monotone and ends at the potential.
  * If r is not below the total, the last row of positive weight (0 if
  * none). */
-static kms_idx KMS_SFN(kms__pp_search)(const KMS_SRC *src,
-                                       const double *restrict closest,
-                                       const double *restrict prev,
-                                       double prevn,
-                                       const double *restrict tot,
-                                       kms_idx n_chunks, double r)
+static kms_idx KMS_LOCAL(kms__pp_search)(const KMS_SRC *src,
+                                         const double *restrict closest,
+                                         const double *restrict prev,
+                                         double prevn,
+                                         const double *restrict tot,
+                                         kms_idx n_chunks, double r)
 {
     const kms_idx n = src->n;
     double prefix = 0.0;
@@ -368,7 +382,7 @@ static kms_idx KMS_SFN(kms__pp_search)(const KMS_SRC *src,
             const kms_idx i1 = KMS_MIN(n, i0 + KMS_CHUNK_ROWS);
             double local = 0.0;
             for (kms_idx i = i0; i < i1; i++) {
-                local += KMS_SFN(kms__pp_weight)(src, i, closest, prev, prevn);
+                local += KMS_LOCAL(kms__pp_weight)(src, i, closest, prev, prevn);
                 if (prefix + local > r) {
                     return i;
                 }
@@ -381,15 +395,15 @@ static kms_idx KMS_SFN(kms__pp_search)(const KMS_SRC *src,
      * centre. */
     kms_idx i = n - 1;
     while (i > 0 &&
-           !(KMS_SFN(kms__pp_weight)(src, i, closest, prev, prevn) > 0.0)) {
+           !(KMS_LOCAL(kms__pp_weight)(src, i, closest, prev, prevn) > 0.0)) {
         i--;
     }
     return i;
 }
 
-static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
-                                      kms_idx n_local_trials, uint64_t seed,
-                                      KMS_T *centers, const kms_ctx *ctx)
+static int KMS_LOCAL(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
+                                        kms_idx n_local_trials, uint64_t seed,
+                                        KMS_T *centers, const kms_ctx *ctx)
 {
     const kms_idx n = src->n, d = src->d;
     const kms_idx n_chunks = (n + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
@@ -397,13 +411,13 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
     /* Candidates feature-major, Pt[f * ldp + t], padding columns zero. */
     const kms_idx ldp = kms__round_up(nlt, KMS_DIST_NP);
     const int nt = kms__threads(ctx, n_chunks);
-    const kms_idx per = KMS_SFN(kms__pp_per_thread)(src, ldp);
+    const kms_idx per = KMS_LOCAL(kms__pp_per_thread)(src, ldp);
     int status = KMS_OK;
     int nonfinite = 0;
     int stop = 0;
     kms__poller poller = kms__poller_init(ctx);
     /* Multiply-adds per chunk and point (the pass' work spread evenly). */
-    const int64_t chunk_work = KMS_SFN(kms__src_work)(src) / n_chunks + 1;
+    const int64_t chunk_work = KMS_LOCAL(kms__src_work)(src) / n_chunks + 1;
     double *closest = malloc((size_t)n * sizeof(double));
     double *tot = malloc((size_t)n_chunks * sizeof(double));
     double *part = malloc((size_t)n_chunks * (size_t)nlt * sizeof(double));
@@ -425,7 +439,7 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
         status = KMS_ERR_NOMEM;
         goto cleanup;
     }
-    status = KMS_SFN(kms__src_check)(src);
+    status = KMS_LOCAL(kms__src_check)(src);
     if (status != KMS_OK) {
         goto cleanup;
     }
@@ -433,8 +447,8 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
     /* First centre: a uniformly drawn row. */
     kms_idx first = (kms_idx)(kms__uniform(seed, 0) * (double)n);
     first = KMS_MIN(first, n - 1);
-    KMS_SFN(kms__row_copy)(src, first, centers);
-    KMS_SFN(kms__row_to_col)(src, first, Qt, KMS_DIST_NP);
+    KMS_LOCAL(kms__row_copy)(src, first, centers);
+    KMS_LOCAL(kms__row_to_col)(src, first, Qt, KMS_DIST_NP);
     kms__col_sqnorms(Qt, KMS_DIST_NP, 1, d, qn);
 
     /* closest[i]: squared distance to the nearest chosen centre;
@@ -457,8 +471,8 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
         double *sc = scratch + (kms_idx)tid * per;
         const kms_idx r0 = ch * KMS_CHUNK_ROWS;
         const kms_idx r1 = KMS_MIN(n, r0 + KMS_CHUNK_ROWS);
-        nonfinite |= KMS_SFN(kms__pp_first_chunk)(src, r0, r1, Qt, qn, closest,
-                                                  tot + ch, sc);
+        nonfinite |= KMS_LOCAL(kms__pp_first_chunk)(src, r0, r1, Qt, qn, closest,
+                                                    tot + ch, sc);
     }
     /* And at the end of every pass (the other threads may have taken every
      * chunk). */
@@ -484,16 +498,16 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
         /* Candidates drawn with probability proportional to the weights. */
         if (have_cand) {
             for (kms_idx t = 0; t < nlt; t++) {
-                KMS_SFN(kms__col_clear)(src, cand[t], Pt + t, ldp);
+                KMS_LOCAL(kms__col_clear)(src, cand[t], Pt + t, ldp);
             }
         }
         for (kms_idx t = 0; t < nlt; t++) {
             const double u = kms__uniform(seed, (uint64_t)(1 + (c - 1) * nlt + t));
-            const kms_idx i = KMS_SFN(kms__pp_search)(
+            const kms_idx i = KMS_LOCAL(kms__pp_search)(
                 src, closest, lagging ? prev : NULL, qn[0], tot, n_chunks,
                 u * pot);
             cand[t] = i;
-            KMS_SFN(kms__row_to_col)(src, i, Pt + t, ldp);
+            KMS_LOCAL(kms__row_to_col)(src, i, Pt + t, ldp);
         }
         have_cand = 1;
         kms__col_sqnorms(Pt, ldp, nlt, d, pn);
@@ -515,8 +529,8 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
             double *sc = scratch + (kms_idx)tid * per;
             const kms_idx r0 = ch * KMS_CHUNK_ROWS;
             const kms_idx r1 = KMS_MIN(n, r0 + KMS_CHUNK_ROWS);
-            KMS_SFN(kms__pp_cand_chunk)(src, r0, r1, lagging, Qt, qn, Pt, pn, ldp,
-                                        nlt, closest, part + ch * nlt, sc);
+            KMS_LOCAL(kms__pp_cand_chunk)(src, r0, r1, lagging, Qt, qn, Pt, pn, ldp,
+                                          nlt, closest, part + ch * nlt, sc);
         }
         if (stop || kms__poll(&poller, 0)) {
             status = KMS_ERR_INTERRUPTED;
@@ -537,7 +551,7 @@ static int KMS_SFN(kms__kmeanspp_drv)(const KMS_SRC *src, kms_idx k,
         for (kms_idx ch = 0; ch < n_chunks; ch++) {
             tot[ch] = part[ch * nlt + best];
         }
-        KMS_SFN(kms__row_copy)(src, cand[best], centers + c * d);
+        KMS_LOCAL(kms__row_copy)(src, cand[best], centers + c * d);
         for (kms_idx f = 0; f < d; f++) {
             prev[f] = Pt[f * ldp + best];
             Qt[f * KMS_DIST_NP] = prev[f];

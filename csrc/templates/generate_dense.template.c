@@ -1,15 +1,24 @@
 /*
- * kmsmote C core: SMOTE interpolation, one element type.
+ * kmsmote C core template: SMOTE interpolation on dense rows, one element
+ * type.
  *
- * Included by kms_generate.c with KMS_T (element type) and KMS_FN(name)
- * (name with the type suffix) defined.
+ * Included by kms_generate.c.  Expects:
+ *
+ *   KMS_T            element type (double or float)
+ *   KMS_FN_GENERATE  the public name this instance defines
  */
+#ifndef KMS_T
+#error "generate_dense.template.c: define KMS_T before including this template"
+#endif
+#ifndef KMS_FN_GENERATE
+#error "generate_dense.template.c: define KMS_FN_GENERATE before including this template"
+#endif
 
-int KMS_FN(kms_generate)(const KMS_T *X, kms_idx n_total, kms_idx d,
-                         const kms_idx *rows, kms_idx m,
-                         const kms_idx *nn, kms_idx k,
-                         const kms_idx *sample_idx, const double *steps,
-                         kms_idx n_new, KMS_T *out, const kms_ctx *ctx)
+int KMS_FN_GENERATE(const KMS_T *X, kms_idx n_total, kms_idx d,
+                    const kms_idx *rows, kms_idx m,
+                    const kms_idx *nn, kms_idx k,
+                    const kms_idx *sample_idx, const double *steps,
+                    kms_idx n_new, KMS_T *out, const kms_ctx *ctx)
 {
     if (n_total < 0 || d < 0 || m < 0 || k < 0 || n_new < 0) {
         return KMS_ERR_BAD_SHAPE;

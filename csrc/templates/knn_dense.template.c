@@ -1,14 +1,36 @@
 /*
- * kmsmote C core: knn + pair sum driver, one element type.
+ * kmsmote C core template: k nearest neighbours and pair sum on dense
+ * rows, one element type.
  *
- * Included by kms_neighbors.c with KMS_T, KMS_FN(name) and KMS_GATHER
- * defined.
+ * Included by kms_neighbors.c, after the tile kernel it defines
+ * (kms__knn_tile).  Expects:
+ *
+ *   KMS_T                      element type (double or float)
+ *   KMS_LOCAL(name)            name with the type suffix (static functions)
+ *   KMS_GATHER                 the row gather of this type
+ *   KMS_FN_KNN_SPARSITY        the public names this instance defines
+ *   KMS_FN_KNN_SPARSITY_SETS
  */
+#ifndef KMS_T
+#error "knn_dense.template.c: define KMS_T before including this template"
+#endif
+#ifndef KMS_LOCAL
+#error "knn_dense.template.c: define KMS_LOCAL before including this template"
+#endif
+#ifndef KMS_GATHER
+#error "knn_dense.template.c: define KMS_GATHER before including this template"
+#endif
+#ifndef KMS_FN_KNN_SPARSITY
+#error "knn_dense.template.c: define KMS_FN_KNN_SPARSITY before including this template"
+#endif
+#ifndef KMS_FN_KNN_SPARSITY_SETS
+#error "knn_dense.template.c: define KMS_FN_KNN_SPARSITY_SETS before including this template"
+#endif
 
-int KMS_FN(kms_knn_sparsity)(const KMS_T *X, kms_idx n_total, kms_idx d,
-                             const kms_idx *rows, kms_idx m, kms_idx k,
-                             kms_idx *nn, double *nn_dist,
-                             double *pair_dist_sum, const kms_ctx *ctx)
+int KMS_FN_KNN_SPARSITY(const KMS_T *X, kms_idx n_total, kms_idx d,
+                        const kms_idx *rows, kms_idx m, kms_idx k,
+                        kms_idx *nn, double *nn_dist,
+                        double *pair_dist_sum, const kms_ctx *ctx)
 {
     if (n_total < 0 || d < 0 || m < 0) {
         return KMS_ERR_BAD_SHAPE;
@@ -248,30 +270,30 @@ cleanup:
     return status;
 }
 
-typedef struct KMS_FN(kms__dense_sets) {
+typedef struct KMS_LOCAL(kms__dense_sets) {
     const KMS_T *X;
     kms_idx n_total;
     kms_idx d;
     const kms_idx *rows;
-} KMS_FN(kms__dense_sets);
+} KMS_LOCAL(kms__dense_sets);
 
-static int KMS_FN(kms__dense_set)(const void *src_, kms_idx off, kms_idx m,
-                                  kms_idx k, kms_idx *nn, double *pair_dist_sum,
-                                  const kms_ctx *ctx)
+static int KMS_LOCAL(kms__dense_set)(const void *src_, kms_idx off, kms_idx m,
+                                     kms_idx k, kms_idx *nn, double *pair_dist_sum,
+                                     const kms_ctx *ctx)
 {
-    const KMS_FN(kms__dense_sets) *src = (const KMS_FN(kms__dense_sets) *)src_;
-    return KMS_FN(kms_knn_sparsity)(src->X, src->n_total, src->d, src->rows + off, m,
-                                    k, nn, NULL, pair_dist_sum, ctx);
+    const KMS_LOCAL(kms__dense_sets) *src = (const KMS_LOCAL(kms__dense_sets) *)src_;
+    return KMS_FN_KNN_SPARSITY(src->X, src->n_total, src->d, src->rows + off, m,
+                               k, nn, NULL, pair_dist_sum, ctx);
 }
 
-int KMS_FN(kms_knn_sparsity_sets)(const KMS_T *X, kms_idx n_total, kms_idx d,
-                                  const kms_idx *rows, const kms_idx *offsets,
-                                  kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
-                                  double *pair_dist_sums, const kms_ctx *ctx)
+int KMS_FN_KNN_SPARSITY_SETS(const KMS_T *X, kms_idx n_total, kms_idx d,
+                             const kms_idx *rows, const kms_idx *offsets,
+                             kms_idx n_sets, const kms_idx *ks, kms_idx *nn,
+                             double *pair_dist_sums, const kms_ctx *ctx)
 {
-    const KMS_FN(kms__dense_sets) src = {X, n_total, d, rows};
+    const KMS_LOCAL(kms__dense_sets) src = {X, n_total, d, rows};
     /* A set's scratch: its gathered rows and norms, and its lists. */
     const double row_bytes = (double)(d + 1) * sizeof(double) + 32.0;
     return kms__knn_sets_run(offsets, n_sets, ks, nn, pair_dist_sums, ctx, row_bytes,
-                             KMS_FN(kms__dense_set), &src);
+                             KMS_LOCAL(kms__dense_set), &src);
 }

@@ -1,9 +1,19 @@
 /*
- * kmsmote C core (private): kms__knn_consume_row_screened, included by
- * kms_knn_internal.h with KMS__CRS_NAME (the function's name) and
- * KMS__CRS_ANY8 (its test of a block of 8 pairs) defined: once plain, once
- * for the AVX2 variants (preceded by a target attribute).
+ * kmsmote C core template (private): the screened consumption of one row
+ * piece by the neighbour kernels (kms__knn_consume_row_screened).
+ *
+ * Included by kms_knn_internal.h once plain, once for the AVX2 variants
+ * (preceded by a target attribute).  Expects:
+ *
+ *   KMS__CRS_NAME   the function's name
+ *   KMS__CRS_ANY8   its test of a block of 8 pairs
  */
+#ifndef KMS__CRS_NAME
+#error "knn_screen.template.c: define KMS__CRS_NAME before including this template"
+#endif
+#ifndef KMS__CRS_ANY8
+#error "knn_screen.template.c: define KMS__CRS_ANY8 before including this template"
+#endif
 static inline __attribute__((always_inline)) void KMS__CRS_NAME(
     const double *restrict erow, double *restrict srow, kms_idx n, kms_idx j0,
     kms_idx i, kms_idx k, double *restrict ldist, kms_idx *restrict lpos,

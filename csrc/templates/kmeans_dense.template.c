@@ -1,48 +1,82 @@
 /*
- * kmsmote C core: k-means on dense rows, one element type: the format
- * hooks of kms_kmeans_drv.inc and the public entry points.
+ * kmsmote C core template: k-means on dense rows (the format hooks of
+ * kmeans_driver.template.c, then the drivers and the public entry points),
+ * one element type.
  *
- * Included by kms_kmeans.c with KMS_T, KMS_FN(name) and KMS_GATHER defined.
+ * Included by kms_kmeans.c, after the helpers it defines (kms__pass_ws,
+ * kms__bounds, kms__nearest_block).  Expects:
+ *
+ *   KMS_T              element type (double or float)
+ *   KMS_LOCAL(name)    name with the type suffix (static functions, types)
+ *   KMS_GATHER         the row gather of this type (kms__gather_f64/_f32)
+ *   KMS_FN_ASSIGN      the public names this instance defines
+ *   KMS_FN_LLOYD
+ *   KMS_FN_KMEANSPP
+ *
+ * Defines, and undefines at its end: KMS_SRC, KMS_LLOYD_BOUNDED.
  */
+#ifndef KMS_T
+#error "kmeans_dense.template.c: define KMS_T before including this template"
+#endif
+#ifndef KMS_LOCAL
+#error "kmeans_dense.template.c: define KMS_LOCAL before including this template"
+#endif
+#ifndef KMS_GATHER
+#error "kmeans_dense.template.c: define KMS_GATHER before including this template"
+#endif
+#ifndef KMS_FN_ASSIGN
+#error "kmeans_dense.template.c: define KMS_FN_ASSIGN before including this template"
+#endif
+#ifndef KMS_FN_LLOYD
+#error "kmeans_dense.template.c: define KMS_FN_LLOYD before including this template"
+#endif
+#ifndef KMS_FN_KMEANSPP
+#error "kmeans_dense.template.c: define KMS_FN_KMEANSPP before including this template"
+#endif
+#ifdef KMS_SRC
+#error "kmeans_dense.template.c: KMS_SRC is defined by this template; #undef it first"
+#endif
+#ifdef KMS_LLOYD_BOUNDED
+#error "kmeans_dense.template.c: KMS_LLOYD_BOUNDED is defined by this template; #undef it first"
+#endif
 
-typedef struct KMS_FN(kms__dsrc) {
+typedef struct KMS_LOCAL(kms__dsrc) {
     const KMS_T *X;
     kms_idx n;
     kms_idx d;
-} KMS_FN(kms__dsrc);
+} KMS_LOCAL(kms__dsrc);
 
-typedef kms__pass_ws KMS_FN(kms__ws);
+typedef kms__pass_ws KMS_LOCAL(kms__ws);
 
-#define KMS_SRC KMS_FN(kms__dsrc)
-#define KMS_SFN(name) KMS_FN(name)
+#define KMS_SRC KMS_LOCAL(kms__dsrc)
 
-static int KMS_FN(kms__src_check)(const KMS_SRC *src)
+static int KMS_LOCAL(kms__src_check)(const KMS_SRC *src)
 {
     (void)src; /* non-finite values are found while gathering */
     return KMS_OK;
 }
 
-static int64_t KMS_FN(kms__src_work)(const KMS_SRC *src)
+static int64_t KMS_LOCAL(kms__src_work)(const KMS_SRC *src)
 {
     return src->n * src->d;
 }
 
-static int KMS_FN(kms__ws_alloc)(kms__pass_ws *ws, const KMS_SRC *src,
-                                 kms_idx k, int with_sums, const kms_ctx *ctx)
+static int KMS_LOCAL(kms__ws_alloc)(kms__pass_ws *ws, const KMS_SRC *src,
+                                    kms_idx k, int with_sums, const kms_ctx *ctx)
 {
     return kms__pass_ws_alloc(ws, src->n, src->d, k, with_sums, ctx);
 }
 
-static void KMS_FN(kms__ws_free)(kms__pass_ws *ws)
+static void KMS_LOCAL(kms__ws_free)(kms__pass_ws *ws)
 {
     kms__pass_ws_free(ws);
 }
 
 /* The expansion distance of row x to centre c (column c of Ct, squared
  * norm cc): the operations of the strip kernels for one output. */
-static inline double KMS_FN(kms__own_dist)(const KMS_T *restrict x, kms_idx d,
-                                           const double *restrict Ct,
-                                           kms_idx kp, kms_idx c, double cc)
+static inline double KMS_LOCAL(kms__own_dist)(const KMS_T *restrict x, kms_idx d,
+                                              const double *restrict Ct,
+                                              kms_idx kp, kms_idx c, double cc)
 {
     double xx = 0.0, dot = 0.0;
     for (kms_idx f = 0; f < d; f++) {
@@ -68,7 +102,7 @@ static inline double KMS_FN(kms__own_dist)(const KMS_T *restrict x, kms_idx d,
  * its distance to its centre alone, by the same operations.  If keep and
  * no label changed, sums and counts are left alone and *kept set (the
  * caller holds the chunk's sums for these labels already). */
-static int KMS_FN(kms__assign_chunk)(kms__dnearest_fn nearest_fn,
+static int KMS_LOCAL(kms__assign_chunk)(kms__dnearest_fn nearest_fn,
                                       const KMS_T *restrict X, kms_idx d,
                                       kms_idx r0, kms_idx r1,
                                       const double *restrict Ct,
@@ -98,8 +132,8 @@ static int KMS_FN(kms__assign_chunk)(kms__dnearest_fn nearest_fn,
         if (bnd != NULL && bnd->valid && kms__bounds_skip(bnd, i, labels[i])) {
             skip++;
             if (bnd->own) {
-                dist2[i] = KMS_FN(kms__own_dist)(X + i * d, d, Ct, kp, labels[i],
-                                                 cn[labels[i]]);
+                dist2[i] = KMS_LOCAL(kms__own_dist)(X + i * d, d, Ct, kp, labels[i],
+                                                    cn[labels[i]]);
             }
         } else {
             list[nl++] = i;
@@ -157,14 +191,14 @@ static int KMS_FN(kms__assign_chunk)(kms__dnearest_fn nearest_fn,
  * if bnd is not NULL, *skipped_tot receiving the skipped rows).  When all
  * chunks fit in one wave, their slots outlive the pass: a bounded pass
  * keeps the sums and counts of a chunk where no label changed. */
-static int KMS_FN(kms__bounded_pass)(const KMS_SRC *src, const double *Ct,
-                                     const double *cn, kms_idx k,
-                                     kms_idx *labels, double *dist2,
-                                     int count_changes, double *sums_tot,
-                                     kms_idx *counts_tot, kms_idx *changed_tot,
-                                     double *inertia_tot, kms__bounds *bnd,
-                                     kms_idx *skipped_tot, kms__pass_ws *ws,
-                                     kms__poller *poller)
+static int KMS_LOCAL(kms__bounded_pass)(const KMS_SRC *src, const double *Ct,
+                                        const double *cn, kms_idx k,
+                                        kms_idx *labels, double *dist2,
+                                        int count_changes, double *sums_tot,
+                                        kms_idx *counts_tot, kms_idx *changed_tot,
+                                        double *inertia_tot, kms__bounds *bnd,
+                                        kms_idx *skipped_tot, kms__pass_ws *ws,
+                                        kms__poller *poller)
 {
     const KMS_T *X = src->X;
     const kms_idx n = src->n, d = src->d;
@@ -214,7 +248,7 @@ static int KMS_FN(kms__bounded_pass)(const KMS_SRC *src, const double *Ct,
             kms_idx chg = 0, skip = 0;
             double in = 0.0;
             int kept = 0;
-            nonfinite |= KMS_FN(kms__assign_chunk)(
+            nonfinite |= KMS_LOCAL(kms__assign_chunk)(
                 nearest_fn, X, d, r0, r1, Ct, cn, k, labels, dist2, count_changes,
                 ls, lc, &chg, &in, &skip, bnd, keep, &kept, scratch);
             ws->slot_changed[s] = chg;
@@ -268,21 +302,21 @@ static int KMS_FN(kms__bounded_pass)(const KMS_SRC *src, const double *Ct,
     return KMS_OK;
 }
 
-static int KMS_FN(kms__assign_pass)(const KMS_SRC *src, const double *Ct,
-                                    const double *cn, kms_idx k,
-                                    kms_idx *labels, double *dist2,
-                                    int count_changes, double *sums_tot,
-                                    kms_idx *counts_tot, kms_idx *changed_tot,
-                                    double *inertia_tot, kms__pass_ws *ws,
-                                    kms__poller *poller)
+static int KMS_LOCAL(kms__assign_pass)(const KMS_SRC *src, const double *Ct,
+                                       const double *cn, kms_idx k,
+                                       kms_idx *labels, double *dist2,
+                                       int count_changes, double *sums_tot,
+                                       kms_idx *counts_tot, kms_idx *changed_tot,
+                                       double *inertia_tot, kms__pass_ws *ws,
+                                       kms__poller *poller)
 {
-    return KMS_FN(kms__bounded_pass)(src, Ct, cn, k, labels, dist2, count_changes,
-                                     sums_tot, counts_tot, changed_tot,
-                                     inertia_tot, NULL, NULL, ws, poller);
+    return KMS_LOCAL(kms__bounded_pass)(src, Ct, cn, k, labels, dist2, count_changes,
+                                        sums_tot, counts_tot, changed_tot,
+                                        inertia_tot, NULL, NULL, ws, poller);
 }
 
 /* Upper bound of the rows' squared norms (summed in feature order). */
-static double KMS_FN(kms__max_sqnorm)(const KMS_SRC *src, int nt)
+static double KMS_LOCAL(kms__max_sqnorm)(const KMS_SRC *src, int nt)
 {
     const KMS_T *X = src->X;
     const kms_idx n = src->n, d = src->d;
@@ -303,8 +337,8 @@ static double KMS_FN(kms__max_sqnorm)(const KMS_SRC *src, int nt)
     return mx;
 }
 
-static void KMS_FN(kms__row_sub)(const KMS_SRC *src, kms_idx i,
-                                 double *restrict s)
+static void KMS_LOCAL(kms__row_sub)(const KMS_SRC *src, kms_idx i,
+                                    double *restrict s)
 {
     const KMS_T *restrict x = src->X + i * src->d;
     for (kms_idx f = 0; f < src->d; f++) {
@@ -312,8 +346,8 @@ static void KMS_FN(kms__row_sub)(const KMS_SRC *src, kms_idx i,
     }
 }
 
-static void KMS_FN(kms__row_set)(const KMS_SRC *src, kms_idx i,
-                                 double *restrict s)
+static void KMS_LOCAL(kms__row_set)(const KMS_SRC *src, kms_idx i,
+                                    double *restrict s)
 {
     const KMS_T *restrict x = src->X + i * src->d;
     for (kms_idx f = 0; f < src->d; f++) {
@@ -321,14 +355,14 @@ static void KMS_FN(kms__row_set)(const KMS_SRC *src, kms_idx i,
     }
 }
 
-static void KMS_FN(kms__row_copy)(const KMS_SRC *src, kms_idx i,
-                                  KMS_T *restrict dst)
+static void KMS_LOCAL(kms__row_copy)(const KMS_SRC *src, kms_idx i,
+                                     KMS_T *restrict dst)
 {
     memcpy(dst, src->X + i * src->d, (size_t)src->d * sizeof(KMS_T));
 }
 
-static void KMS_FN(kms__row_to_col)(const KMS_SRC *src, kms_idx i,
-                                    double *restrict P, kms_idx ld)
+static void KMS_LOCAL(kms__row_to_col)(const KMS_SRC *src, kms_idx i,
+                                       double *restrict P, kms_idx ld)
 {
     const KMS_T *restrict x = src->X + i * src->d;
     for (kms_idx f = 0; f < src->d; f++) {
@@ -336,8 +370,8 @@ static void KMS_FN(kms__row_to_col)(const KMS_SRC *src, kms_idx i,
     }
 }
 
-static void KMS_FN(kms__col_clear)(const KMS_SRC *src, kms_idx i, double *P,
-                                   kms_idx ld)
+static void KMS_LOCAL(kms__col_clear)(const KMS_SRC *src, kms_idx i, double *P,
+                                      kms_idx ld)
 {
     (void)src; /* row_to_col writes every feature */
     (void)i;
@@ -349,9 +383,9 @@ static void KMS_FN(kms__col_clear)(const KMS_SRC *src, kms_idx i, double *P,
  * to prev (d doubles, squared norm prevn) if prev is not NULL.  The same
  * operations, in the same order, as the strip kernel, so the value is
  * bit-identical to the one the next pass stores. */
-static double KMS_FN(kms__pp_weight)(const KMS_SRC *src, kms_idx i,
-                                     const double *restrict closest,
-                                     const double *restrict prev, double prevn)
+static double KMS_LOCAL(kms__pp_weight)(const KMS_SRC *src, kms_idx i,
+                                        const double *restrict closest,
+                                        const double *restrict prev, double prevn)
 {
     double w = closest[i];
     if (prev != NULL) {
@@ -368,17 +402,17 @@ static double KMS_FN(kms__pp_weight)(const KMS_SRC *src, kms_idx i,
     return w;
 }
 
-static kms_idx KMS_FN(kms__pp_per_thread)(const KMS_SRC *src, kms_idx ldp)
+static kms_idx KMS_LOCAL(kms__pp_per_thread)(const KMS_SRC *src, kms_idx ldp)
 {
     (void)ldp;
     /* At (d x GATHER_LD), xx (BLOCK), strip (NP x BLOCK). */
     return src->d * KMS_GATHER_LD + (1 + KMS_DIST_NP) * KMS_BLOCK;
 }
 
-static int KMS_FN(kms__pp_first_chunk)(const KMS_SRC *src, kms_idx r0,
-                                       kms_idx r1, const double *Qt,
-                                       const double *qn, double *closest,
-                                       double *tot, double *scratch)
+static int KMS_LOCAL(kms__pp_first_chunk)(const KMS_SRC *src, kms_idx r0,
+                                          kms_idx r1, const double *Qt,
+                                          const double *qn, double *closest,
+                                          double *tot, double *scratch)
 {
     const kms_idx d = src->d;
     const kms__dstrip_fn strip_fn = kms__dstrip_kernel();
@@ -400,13 +434,13 @@ static int KMS_FN(kms__pp_first_chunk)(const KMS_SRC *src, kms_idx r0,
     return bad;
 }
 
-static void KMS_FN(kms__pp_cand_chunk)(const KMS_SRC *src, kms_idx r0,
-                                       kms_idx r1, int lagging,
-                                       const double *Qt, const double *qn,
-                                       const double *Pt, const double *pn,
-                                       kms_idx ldp, kms_idx nlt,
-                                       double *closest, double *restrict pp,
-                                       double *scratch)
+static void KMS_LOCAL(kms__pp_cand_chunk)(const KMS_SRC *src, kms_idx r0,
+                                          kms_idx r1, int lagging,
+                                          const double *Qt, const double *qn,
+                                          const double *Pt, const double *pn,
+                                          kms_idx ldp, kms_idx nlt,
+                                          double *closest, double *restrict pp,
+                                          double *scratch)
 {
     const kms_idx d = src->d;
     const kms__dstrip_fn strip_fn = kms__dstrip_kernel();
@@ -452,15 +486,13 @@ static void KMS_FN(kms__pp_cand_chunk)(const KMS_SRC *src, kms_idx r0,
 }
 
 #define KMS_LLOYD_BOUNDED 1
-#include "kms_kmeans_drv.inc"
+#include "kmeans_driver.template.c"
 #undef KMS_LLOYD_BOUNDED
-
 #undef KMS_SRC
-#undef KMS_SFN
 
-int KMS_FN(kms_assign)(const KMS_T *X, kms_idx n, kms_idx d,
-                       const KMS_T *centers, kms_idx k,
-                       kms_idx *labels, double *dist2, const kms_ctx *ctx)
+int KMS_FN_ASSIGN(const KMS_T *X, kms_idx n, kms_idx d,
+                  const KMS_T *centers, kms_idx k,
+                  kms_idx *labels, double *dist2, const kms_ctx *ctx)
 {
     if (n < 0 || d < 0) {
         return KMS_ERR_BAD_SHAPE;
@@ -474,14 +506,14 @@ int KMS_FN(kms_assign)(const KMS_T *X, kms_idx n, kms_idx d,
     if (X == NULL || centers == NULL || labels == NULL) {
         return KMS_ERR_BAD_SHAPE;
     }
-    const KMS_FN(kms__dsrc) src = {X, n, d};
-    return KMS_FN(kms__assign_drv)(&src, centers, k, labels, dist2, ctx);
+    const KMS_LOCAL(kms__dsrc) src = {X, n, d};
+    return KMS_LOCAL(kms__assign_drv)(&src, centers, k, labels, dist2, ctx);
 }
 
-int KMS_FN(kms_lloyd)(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
-                      KMS_T *centers, int max_iter, double tol,
-                      kms_idx *labels, double *inertia, int *n_iter,
-                      const kms_ctx *ctx)
+int KMS_FN_LLOYD(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
+                 KMS_T *centers, int max_iter, double tol,
+                 kms_idx *labels, double *inertia, int *n_iter,
+                 const kms_ctx *ctx)
 {
     if (n < 0 || d < 0 || max_iter < 0) {
         return KMS_ERR_BAD_SHAPE;
@@ -493,14 +525,14 @@ int KMS_FN(kms_lloyd)(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
         n_iter == NULL) {
         return KMS_ERR_BAD_SHAPE;
     }
-    const KMS_FN(kms__dsrc) src = {X, n, d};
-    return KMS_FN(kms__lloyd_drv)(&src, k, centers, max_iter, tol, labels,
-                                  inertia, n_iter, ctx);
+    const KMS_LOCAL(kms__dsrc) src = {X, n, d};
+    return KMS_LOCAL(kms__lloyd_drv)(&src, k, centers, max_iter, tol, labels,
+                                     inertia, n_iter, ctx);
 }
 
-int KMS_FN(kms_kmeanspp)(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
-                         kms_idx n_local_trials, uint64_t seed,
-                         KMS_T *centers, const kms_ctx *ctx)
+int KMS_FN_KMEANSPP(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
+                    kms_idx n_local_trials, uint64_t seed,
+                    KMS_T *centers, const kms_ctx *ctx)
 {
     if (n < 0 || d < 0 || n_local_trials < 1) {
         return KMS_ERR_BAD_SHAPE;
@@ -511,7 +543,7 @@ int KMS_FN(kms_kmeanspp)(const KMS_T *X, kms_idx n, kms_idx d, kms_idx k,
     if (X == NULL || centers == NULL) {
         return KMS_ERR_BAD_SHAPE;
     }
-    const KMS_FN(kms__dsrc) src = {X, n, d};
-    return KMS_FN(kms__kmeanspp_drv)(&src, k, n_local_trials, seed, centers,
-                                     ctx);
+    const KMS_LOCAL(kms__dsrc) src = {X, n, d};
+    return KMS_LOCAL(kms__kmeanspp_drv)(&src, k, n_local_trials, seed, centers,
+                                        ctx);
 }

@@ -1,21 +1,35 @@
 /*
- * kmsmote C core: CSR helpers that read no values, one index type.
+ * kmsmote C core template: CSR helpers that read no values (structure
+ * checks, phase 1 of the generation), one index type.
  *
- * Included by kms_sparse.c with KMS_I (index type) and KMS_IFN(name) (name
- * with the index suffix) defined.
+ * Included by kms_sparse.c before the element-type templates of the same
+ * index type.  Expects:
+ *
+ *   KMS_I                       index type (int32_t or int64_t)
+ *   KMS_ILOCAL(name)            name with the index suffix (static functions)
+ *   KMS_FN_CSR_GENERATE_COUNT   the public name this instance defines
  */
+#ifndef KMS_I
+#error "csr_index.template.c: define KMS_I before including this template"
+#endif
+#ifndef KMS_ILOCAL
+#error "csr_index.template.c: define KMS_ILOCAL before including this template"
+#endif
+#ifndef KMS_FN_CSR_GENERATE_COUNT
+#error "csr_index.template.c: define KMS_FN_CSR_GENERATE_COUNT before including this template"
+#endif
 
 /* Non-zero if one of the rows rows[0 .. m-1] (rows 0 .. m-1 if rows is
  * NULL; those with used[q] != 0 only, if used is not NULL) is malformed:
  * its entries outside [0, indptr[n_total]], a column outside [0, d), or
  * columns not strictly increasing. */
-static int KMS_IFN(kms__csr_bad_struct)(const KMS_I *restrict indices,
-                                        const KMS_I *restrict indptr,
-                                        kms_idx n_total, kms_idx d,
-                                        const kms_idx *restrict rows,
-                                        kms_idx m,
-                                        const unsigned char *restrict used,
-                                        const kms_ctx *ctx)
+static int KMS_ILOCAL(kms__csr_bad_struct)(const KMS_I *restrict indices,
+                                           const KMS_I *restrict indptr,
+                                           kms_idx n_total, kms_idx d,
+                                           const kms_idx *restrict rows,
+                                           kms_idx m,
+                                           const unsigned char *restrict used,
+                                           const kms_ctx *ctx)
 {
     const kms_idx nnz = (kms_idx)indptr[n_total];
     const int nt = kms__threads(ctx, (m + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS);
@@ -50,12 +64,12 @@ static int KMS_IFN(kms__csr_bad_struct)(const KMS_I *restrict indices,
 /* The checks shared by both phases of CSR generation, in the dense
  * kernel's order: shapes, then every index (KMS_ERR_BAD_INDEX), then the
  * structure of the rows actually read (KMS_ERR_BAD_CSR). */
-static int KMS_IFN(kms__csr_gen_check)(const KMS_I *indices,
-                                       const KMS_I *indptr, kms_idx n_total,
-                                       kms_idx d, const kms_idx *rows,
-                                       kms_idx m, const kms_idx *nn, kms_idx k,
-                                       const kms_idx *sample_idx,
-                                       kms_idx n_new, const kms_ctx *ctx)
+static int KMS_ILOCAL(kms__csr_gen_check)(const KMS_I *indices,
+                                          const KMS_I *indptr, kms_idx n_total,
+                                          kms_idx d, const kms_idx *rows,
+                                          kms_idx m, const kms_idx *nn, kms_idx k,
+                                          const kms_idx *sample_idx,
+                                          kms_idx n_new, const kms_ctx *ctx)
 {
     if (n_total < 0 || d < 0 || m < 0 || k < 0 || n_new < 0) {
         return KMS_ERR_BAD_SHAPE;
@@ -113,21 +127,21 @@ static int KMS_IFN(kms__csr_gen_check)(const KMS_I *indices,
         used[s / k] = 1;
         used[nn[s]] = 1;
     }
-    bad = KMS_IFN(kms__csr_bad_struct)(indices, indptr, n_total, d, rows, m,
-                                       used, ctx);
+    bad = KMS_ILOCAL(kms__csr_bad_struct)(indices, indptr, n_total, d, rows, m,
+                                          used, ctx);
     free(used);
     return bad ? KMS_ERR_BAD_CSR : KMS_OK;
 }
 
-int KMS_IFN(kms_csr_generate_count)(const KMS_I *indices, const KMS_I *indptr,
+int KMS_FN_CSR_GENERATE_COUNT(const KMS_I *indices, const KMS_I *indptr,
                                     kms_idx n_total, kms_idx d,
                                     const kms_idx *rows, kms_idx m,
                                     const kms_idx *nn, kms_idx k,
                                     const kms_idx *sample_idx, kms_idx n_new,
                                     kms_idx *counts, const kms_ctx *ctx)
 {
-    int status = KMS_IFN(kms__csr_gen_check)(indices, indptr, n_total, d, rows,
-                                             m, nn, k, sample_idx, n_new, ctx);
+    int status = KMS_ILOCAL(kms__csr_gen_check)(indices, indptr, n_total, d, rows,
+                                                m, nn, k, sample_idx, n_new, ctx);
     if (status != KMS_OK || n_new == 0) {
         return status;
     }
