@@ -41,31 +41,13 @@ typedef enum kms_status {
  * more, frees its scratch and returns (outputs partly written). */
 typedef int (*kms_interrupt_fn)(void *data);
 
-/* Fortran-convention BLAS gemm, as exported by reference BLAS, OpenBLAS and
- * scipy.linalg.cython_blas:  C = alpha * op(A) op(B) + beta * C, column-major. */
-typedef void (*kms_dgemm_fn)(const char *transa, const char *transb,
-                             const int *m, const int *n, const int *k,
-                             const double *alpha, const double *a, const int *lda,
-                             const double *b, const int *ldb,
-                             const double *beta, double *c, const int *ldc);
-typedef void (*kms_sgemm_fn)(const char *transa, const char *transb,
-                             const int *m, const int *n, const int *k,
-                             const float *alpha, const float *a, const int *lda,
-                             const float *b, const int *ldb,
-                             const float *beta, float *c, const int *ldc);
-
-/* Per-call context.  n_threads < 1 means 1.  A NULL ctx means one thread, no
- * interrupt polling and no BLAS.  Results never depend on n_threads.
- * dgemm/sgemm, when not NULL, may be used for blocked distance products; they
- * are called from several threads at once with small fixed-size blocks, so
- * the BLAS itself should run single-threaded.  New fields are only ever
- * appended. */
+/* Per-call context.  n_threads < 1 means 1.  A NULL ctx means one thread and
+ * no interrupt polling.  Results never depend on n_threads.  New fields are
+ * only ever appended. */
 typedef struct kms_ctx {
     int n_threads;
     kms_interrupt_fn interrupted;
     void *interrupt_data;
-    kms_dgemm_fn dgemm;
-    kms_sgemm_fn sgemm;
 } kms_ctx;
 
 /* Rows processed per work unit.  Fixed, so that partial sums are merged in
@@ -80,6 +62,14 @@ int kms_openmp_enabled(void);
 
 /* Threads OpenMP would use by default (omp_get_max_threads), 1 without it. */
 int kms_max_threads(void);
+
+/* The distance kernels' variant this process runs, a static string:
+ * "avx2" (chosen at run time on x86 CPUs that have it, unless the
+ * environment variable KMSMOTE_SIMD=baseline is set), else the baseline
+ * the core was compiled for: "sse2" (x86), "neon" (ARM), "generic" (the
+ * compiler's vector extensions on another CPU) or "scalar" (no vector
+ * extensions).  Every variant gives bit-identical results. */
+const char *kms_simd_variant(void);
 
 #ifdef __cplusplus
 }

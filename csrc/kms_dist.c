@@ -429,11 +429,20 @@ int kms__avx2_enabled(void)
     return kms__use_avx2();
 }
 
-const char *kms__simd_name(void)
+const char *kms_simd_variant(void)
 {
-#if KMS_HAVE_VECTOR_EXT
-    return kms__use_avx2() ? "avx2" : "baseline";
+#if KMS_X86_DISPATCH
+    if (kms__use_avx2()) {
+        return "avx2";
+    }
+#endif
+#if !KMS_HAVE_VECTOR_EXT
+    return "scalar";
+#elif defined(__SSE2__)
+    return "sse2";
+#elif defined(__ARM_NEON) || defined(__ARM_NEON__)
+    return "neon";
 #else
-    return "c";
+    return "generic";
 #endif
 }

@@ -112,7 +112,4 @@ typedef void (*kms__dnearest_fn)(const double *Pt, kms_idx ldp,
 
 kms__dnearest_fn kms__dnearest_kernel(void);
 
-/* Name of the variant in use ("avx2", "baseline" or "c"). */
-const char *kms__simd_name(void);
-
 #endif /* KMSMOTE_KMS_DIST_H */

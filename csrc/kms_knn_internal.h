@@ -386,12 +386,12 @@ static inline int kms__knn_sets_run(const kms_idx *offsets, kms_idx n_sets,
     }
     /* The others, one thread each.  The calling thread polls the caller's
      * callback; the other threads stop when it or any set failed. */
-    kms_ctx own = {1, NULL, NULL, NULL, NULL};
+    kms_ctx own = {1, NULL, NULL};
     if (ctx != NULL) {
         own.interrupted = ctx->interrupted;
         own.interrupt_data = ctx->interrupt_data;
     }
-    kms_ctx shared = {1, kms__stop_flag_cb, &stop, NULL, NULL};
+    kms_ctx shared = {1, kms__stop_flag_cb, &stop};
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)

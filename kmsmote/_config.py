@@ -44,7 +44,7 @@ def get_config():
             "numpy": np.__version__,
             "openmp": bool(_threads.openmp_enabled()),
             "default_threads": resolve_n_threads(None),
-            "simd": _kmeans.simd_variant() if hasattr(_kmeans, "simd_variant") else "unknown",
+            "simd": _kmeans.simd_variant(),
         },
         "blas": blas,
     }

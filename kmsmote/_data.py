@@ -96,10 +96,8 @@ class _Data:
         """(nn positions[, their distances], mean pairwise distance) of one
         set of rows."""
         if self.sparse:
-            from . import _sparse
-
-            found = _sparse.csr_knn_sparsity(self.dist, rows, k, self.n_threads,
-                                             return_distance=return_distance)
+            found = _neighbors.csr_knn_sparsity(self.dist, rows, k, self.n_threads,
+                                                return_distance=return_distance)
         else:
             found = _neighbors.knn_sparsity(self.dist, rows, k, self.n_threads,
                                             return_distance=return_distance)
@@ -118,9 +116,7 @@ class _Data:
         offsets = np.zeros(len(sets) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
         if self.sparse:
-            from . import _sparse
-
-            search = _sparse.csr_knn_sparsity_sets
+            search = _neighbors.csr_knn_sparsity_sets
         else:
             search = _neighbors.knn_sparsity_sets
         nn, sums = search(self.dist, np.concatenate(sets), offsets,

@@ -58,10 +58,6 @@ cdef inline void _kms_ctx_init(kms_ctx *ctx, _KmsSignal *sig,
     ctx.n_threads = n_threads
     ctx.interrupted = _kms_check_signals
     ctx.interrupt_data = sig
-    # Every kernel sums in a defined order (exact ties, bit-identical dense
-    # and CSR results), so no BLAS is handed down.
-    ctx.dgemm = NULL
-    ctx.sgemm = NULL
 
 
 cdef int _kms_threads(n_threads) except -1:

@@ -41,9 +41,7 @@ _SAMPLE_NOISE_SHARE = 0.03
 def _kernels(X):
     """(kmeans_plusplus, lloyd, assign) for dense or CSR input."""
     if sparse.issparse(X):
-        from . import _sparse
-
-        return _sparse.csr_kmeans_plusplus, _sparse.csr_lloyd, _sparse.csr_assign
+        return _kmeans.csr_kmeans_plusplus, _kmeans.csr_lloyd, _kmeans.csr_assign
     return _kmeans.kmeans_plusplus, _kmeans.lloyd, _kmeans.assign
 
 

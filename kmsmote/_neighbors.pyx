@@ -1,8 +1,12 @@
-"""Nearest neighbours and summed pairwise distance inside sets of rows.
+"""Nearest neighbours and summed pairwise distance inside sets of rows, of
+a dense array or of a CSR matrix.
 
-Thin wrapper over csrc/kms_neighbors.h.  X is a C-contiguous float32 or
-float64 2-D array (read-only arrays are accepted); the set is given as row
-indices, so no copy of the rows is made.
+Thin wrappers over csrc/kms_neighbors.h and the neighbour part of
+csrc/kms_sparse.h.  Dense X is a C-contiguous float32 or float64 2-D array
+(read-only arrays are accepted); the set is given as row indices, so no
+copy of the rows is made.  The ``csr_*`` functions take a sparse matrix
+(see _csr_input.pxi) and give exactly (bit for bit) what their dense
+counterpart gives on ``X.toarray()``.
 """
 
 import operator
@@ -13,16 +17,22 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 from kmsmote._kms cimport (
+    kms_csr_knn_sparsity,
+    kms_csr_knn_sparsity_sets,
     kms_ctx,
-    kms_knn_sparsity_f32,
-    kms_knn_sparsity_f64,
-    kms_knn_sparsity_sets_f32,
-    kms_knn_sparsity_sets_f64,
+    kms_index,
+    kms_knn_sparsity,
+    kms_knn_sparsity_sets,
 )
 
 from kmsmote._validation import check_knn_sets, split_knn_sets
 
 include "_errors.pxi"
+include "_csr_input.pxi"
+
+
+# --------------------------------------------------------------------------
+# Dense rows
 
 
 def knn_sparsity(const floating[:, ::1] X, const int64_t[::1] rows, k,
@@ -82,12 +92,8 @@ def knn_sparsity(const floating[:, ::1] X, const int64_t[::1] rows, k,
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
-        if floating is float:
-            status = kms_knn_sparsity_f32(X_p, n_total, d, rows_p, m, c_k,
-                                          nn_p, nd_p, &pair_sum, &ctx)
-        else:
-            status = kms_knn_sparsity_f64(X_p, n_total, d, rows_p, m, c_k,
-                                          nn_p, nd_p, &pair_sum, &ctx)
+        status = kms_knn_sparsity(X_p, n_total, d, rows_p, m, c_k, nn_p, nd_p,
+                                  &pair_sum, &ctx)
     _kms_check(status, &sig, "knn_sparsity",
                f"set of m={m} rows of X with shape ({n_total}, {d}), k={k}")
     if return_distance:
@@ -143,12 +149,146 @@ def knn_sparsity_sets(const floating[:, ::1] X, rows, offsets, ks, n_threads):
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
-        if floating is float:
-            status = kms_knn_sparsity_sets_f32(X_p, n_total, d, rows_p, &O[0], n_sets,
-                                               k_p, nn_p, s_p, &ctx)
-        else:
-            status = kms_knn_sparsity_sets_f64(X_p, n_total, d, rows_p, &O[0], n_sets,
-                                               k_p, nn_p, s_p, &ctx)
+        status = kms_knn_sparsity_sets(X_p, n_total, d, rows_p, &O[0], n_sets, k_p,
+                                       nn_p, s_p, &ctx)
     _kms_check(status, &sig, "knn_sparsity_sets",
                f"{n_sets} sets, {total} rows of X with shape ({n_total}, {d})")
+    return split_knn_sets(nn_all, sizes, ks), sums
+
+
+# --------------------------------------------------------------------------
+# CSR matrices
+
+
+def _knn_kernel(const floating[::1] data, const kms_index[::1] indices,
+                const kms_index[::1] indptr, int64_t n_total, int64_t d,
+                const int64_t[::1] rows, int64_t k, int64_t[:, ::1] NN,
+                double[:, ::1] ND, bint want_dist, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t m = rows.shape[0]
+    cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
+    cdef int64_t *nn_p = &NN[0, 0] if m > 0 and k > 0 else NULL
+    cdef double *nd_p = &ND[0, 0] if want_dist and m > 0 and k > 0 else NULL
+    cdef double pair_sum = 0.0
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_csr_knn_sparsity(dp, ip, &indptr[0], n_total, d, rows_p, m, k,
+                                      nn_p, nd_p, &pair_sum, &ctx)
+    _kms_check(status, &sig, "csr_knn_sparsity",
+               f"set of m={m} rows of X with shape ({n_total}, {d}), k={k}")
+    return float(pair_sum)
+
+
+def _knn_inputs(X, rows, n_threads, str func):
+    """(parts of _csr_arrays, rows as int64 inside [0, n), threads) of a
+    neighbour search, checked."""
+    parts = _csr_arrays(X, func)
+    n_total, d = parts[3], parts[4]
+    if d < 1:
+        raise ValueError(f"{func}: X must have at least one feature, got shape "
+                         f"({n_total}, {d})")
+    nt = _kms_threads(n_threads)
+    return parts, _rows_array(rows, func, n_total), nt
+
+
+def csr_knn_sparsity(X, rows, k, n_threads, return_distance=False):
+    """k nearest neighbours within a set of rows of a sparse matrix, and the
+    sum of its pair distances.
+
+    The same result as ``_neighbors.knn_sparsity(X.toarray(), rows, ...)``.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_total, n_features), float32 or float64
+    rows : ndarray of shape (m,), integer
+        Rows of X forming the set; positions 0..m-1 name the members.
+    k : int
+        Neighbours per member, 0 <= k <= m - 1 (k = 0: pair sum only).
+    n_threads : int
+    return_distance : bool, default=False
+
+    Returns
+    -------
+    nn : ndarray of shape (m, k), int64
+        Positions (into rows) of the k nearest other members, nearest first,
+        ties by ascending position.
+    nn_dist : ndarray of shape (m, k), float64
+        Only if return_distance.
+    pair_dist_sum : float
+        Sum of the Euclidean distances over the unordered pairs.
+    """
+    func = "csr_knn_sparsity"
+    parts, r, nt = _knn_inputs(X, rows, n_threads, func)
+    m = r.shape[0]
+    k = operator.index(k)
+    if k < 0 or (k > 0 and k > m - 1):
+        raise ValueError(
+            f"{func}: k={k} neighbours requested but the set has m={m} rows; k "
+            f"must be in [0, m - 1] (self is excluded)"
+        )
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    nn = np.empty((m, k), dtype=np.int64)
+    nn_dist = np.empty((m, k), dtype=np.float64) if return_distance else None
+    nd = nn_dist if return_distance else np.empty((0, 0), dtype=np.float64)
+    pair_sum = _knn_kernel(data, indices, indptr, n_total, d, r, k, nn, nd,
+                           bool(return_distance), nt)
+    if return_distance:
+        return nn, nn_dist, pair_sum
+    return nn, pair_sum
+
+
+def _knn_sets_kernel(const floating[::1] data, const kms_index[::1] indices,
+                     const kms_index[::1] indptr, int64_t n_total, int64_t d,
+                     const int64_t[::1] rows, const int64_t[::1] offsets,
+                     const int64_t[::1] ks, int64_t[::1] NN, double[::1] S, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t n_sets = ks.shape[0]
+    cdef const int64_t *rows_p = &rows[0] if rows.shape[0] > 0 else NULL
+    cdef const int64_t *ks_p = &ks[0] if n_sets > 0 else NULL
+    cdef int64_t *nn_p = &NN[0] if NN.shape[0] > 0 else NULL
+    cdef double *s_p = &S[0] if n_sets > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_csr_knn_sparsity_sets(dp, ip, &indptr[0], n_total, d, rows_p,
+                                           &offsets[0], n_sets, ks_p, nn_p, s_p, &ctx)
+    _kms_check(status, &sig, "csr_knn_sparsity_sets",
+               f"{n_sets} sets, {rows.shape[0]} rows of X with shape ({n_total}, {d})")
+
+
+def csr_knn_sparsity_sets(X, rows, offsets, ks, n_threads):
+    """csr_knn_sparsity for several sets in one call (the threads shared out
+    among them); the result of one call per set.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_total, n_features), float32 or float64
+    rows : ndarray of shape (sum of the set sizes,), integer
+        The sets' rows, one set after the other.
+    offsets : ndarray of shape (n_sets + 1,), int64
+        Set s is ``rows[offsets[s]:offsets[s + 1]]``.
+    ks : ndarray of shape (n_sets,), int64
+        Neighbours per member of each set, 0 <= ks[s] <= m_s - 1.
+    n_threads : int
+
+    Returns
+    -------
+    nn : list of ndarray
+        For each set, its (m_s, ks[s]) positions.
+    pair_dist_sums : ndarray of shape (n_sets,), float64
+    """
+    func = "csr_knn_sparsity_sets"
+    parts, r, nt = _knn_inputs(X, rows, n_threads, func)
+    offsets, ks, sizes = check_knn_sets(func, offsets, ks, r.shape[0])
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    nn_all = np.empty(int((sizes * ks).sum()), dtype=np.int64)
+    sums = np.zeros(ks.shape[0], dtype=np.float64)
+    _knn_sets_kernel(data, indices, indptr, n_total, d, r, offsets, ks, nn_all, sums, nt)
     return split_knn_sets(nn_all, sizes, ks), sums

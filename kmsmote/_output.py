@@ -62,8 +62,6 @@ def resample(data, kept):
 
 
 def _resample_sparse(source, kept):
-    from . import _sparse
-
     X = source.X
     top = source.work if X.format == "csr" else X.tocsr()
     if not top.has_sorted_indices:
@@ -75,7 +73,7 @@ def _resample_sparse(source, kept):
     arrays = None
     if source.work.dtype == X.dtype:
         # One allocation per array, the synthetic rows written in place.
-        arrays = _sparse.csr_resample(source.work, top, groups, source.n_threads)
+        arrays = _generate.csr_resample(source.work, top, groups, source.n_threads)
     if arrays is not None:
         data, indices, indptr = arrays
         n_rows = indptr.shape[0] - 1
@@ -90,10 +88,8 @@ def _resample_sparse(source, kept):
 def _stack_sparse(source, top, groups):
     """(data, indices, indptr, n_rows) of top stacked over the groups'
     synthetic rows, each generated on its own (the general case)."""
-    from . import _sparse
-
     X = source.X
-    blocks = [_sparse.csr_generate(source.work, *g, source.n_threads) for g in groups]
+    blocks = [_generate.csr_generate(source.work, *g, source.n_threads) for g in groups]
     # One allocation for the result (no repeated stacking).
     parts = [top] + blocks
     nnz = sum(int(p.nnz) for p in parts)

@@ -22,8 +22,6 @@ cdef inline kms_ctx _ctx(int n_threads) noexcept nogil:
     ctx.n_threads = n_threads if n_threads > 0 else 1
     ctx.interrupted = NULL
     ctx.interrupt_data = NULL
-    ctx.dgemm = NULL
-    ctx.sgemm = NULL
     return ctx
 
 

@@ -6,7 +6,8 @@
  * CSR rows without entries, 1 and 2 threads, every error status, interrupt
  * callbacks), checked against plain reference computations written here.
  *
- * Build (tools/sanitize.sh does this under ASan/UBSan and valgrind): compile
+ * Build: `meson test -C <builddir>` builds and runs it (csrc/tests/meson.build);
+ * tools/sanitize.sh builds it under ASan/UBSan and valgrind.  By hand: compile
  * this file together with every csrc .c file, with
  *
  *   -std=c11 -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L
@@ -235,6 +236,23 @@ static void test_common(void)
     CHECK(kms_openmp_enabled() == 1, "built with OpenMP but kms_openmp_enabled() = 0");
 #else
     CHECK(kms_openmp_enabled() == 0, "built without OpenMP but kms_openmp_enabled() = 1");
+#endif
+    /* The SIMD variant: one of the documented names, never AVX2 when the
+     * environment asks for the baseline or the CPU is not x86. */
+    const char *variant = kms_simd_variant();
+    static const char *const names[] = {"avx2", "sse2", "neon", "generic", "scalar"};
+    int known = 0;
+    for (size_t v = 0; v < sizeof(names) / sizeof(names[0]); v++) {
+        known |= variant != NULL && strcmp(variant, names[v]) == 0;
+    }
+    CHECK(known, "kms_simd_variant() = %s", variant != NULL ? variant : "NULL");
+    const char *want = getenv("KMSMOTE_SIMD");
+    if (known && want != NULL && strcmp(want, "baseline") == 0) {
+        CHECK(strcmp(variant, "avx2") != 0, "KMSMOTE_SIMD=baseline but variant avx2");
+    }
+#if defined(__x86_64__)
+    CHECK(known && strcmp(variant, "generic") != 0 && strcmp(variant, "scalar") != 0,
+          "x86_64 runs the %s variant", variant);
 #endif
 }
 
