@@ -36,7 +36,7 @@
 /* Work (about one multiply-add per unit) between two interrupt polls: a few
  * milliseconds, so that Ctrl-C is prompt while the poll, which may have to
  * wait for the GIL, stays rare.  Overridable at compile time (the C tests
- * in tools/ctest build with a tiny budget, so that every polling site
+ * in csrc/tests build with a tiny budget, so that every polling site
  * fires on small inputs); no result depends on it. */
 #ifndef KMS_POLL_WORK
 #define KMS_POLL_WORK ((int64_t)1 << 25)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from kmsmote import _kmeans, _neighbors, _sparse, _threads
+from kmsmote import _kmeans, _neighbors, _threads
 
 signal = pytest.importorskip("signal")
 pytestmark = pytest.mark.skipif(
@@ -95,10 +95,10 @@ def _cases(dense, csr):
         "knn sets": lambda nt: _neighbors.knn_sparsity_sets(
             dense, np.arange(96_000, dtype=np.int64),
             np.arange(0, 96_001, 12_000, dtype=np.int64), np.full(8, 5, dtype=np.int64), nt),
-        "csr kmeans++": lambda nt: _sparse.csr_kmeans_plusplus(csr, 400, 5, 1, nt),
-        "csr lloyd": lambda nt: _sparse.csr_lloyd(csr, scenters[:300], 10_000, -1.0, nt),
-        "csr assign": lambda nt: _sparse.csr_assign(csr, scenters, nt),
-        "csr knn": lambda nt: _sparse.csr_knn_sparsity(csr, srows, 5, nt),
+        "csr kmeans++": lambda nt: _kmeans.csr_kmeans_plusplus(csr, 400, 5, 1, nt),
+        "csr lloyd": lambda nt: _kmeans.csr_lloyd(csr, scenters[:300], 10_000, -1.0, nt),
+        "csr assign": lambda nt: _kmeans.csr_assign(csr, scenters, nt),
+        "csr knn": lambda nt: _neighbors.csr_knn_sparsity(csr, srows, 5, nt),
     }
 
 
@@ -124,17 +124,17 @@ def _os_threads():
 def test_kernels_work_after_an_interrupt(dense, csr):
     small = np.ascontiguousarray(dense[:5000])
     before = _kmeans.kmeans_plusplus(small, 8, 3, 7, 2)
-    knn_before = _sparse.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
+    knn_before = _neighbors.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
     _interrupt_after(lambda: _kmeans.kmeans_plusplus(dense, 400, 5, 1, 2))
     threads = _os_threads()
     for _ in range(3):
-        _interrupt_after(lambda: _sparse.csr_knn_sparsity(csr, np.arange(30_000), 5, 2))
+        _interrupt_after(lambda: _neighbors.csr_knn_sparsity(csr, np.arange(30_000), 5, 2))
         _interrupt_after(lambda: _kmeans.lloyd(dense, dense[:300], 10_000, -1.0, 2))
     # Interrupted parallel regions end normally: OpenMP's thread pool does
     # not grow.
     assert _os_threads() == threads
     np.testing.assert_array_equal(_kmeans.kmeans_plusplus(small, 8, 3, 7, 2), before)
-    nn, pair_sum = _sparse.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
+    nn, pair_sum = _neighbors.csr_knn_sparsity(csr[:3000], np.arange(3000), 3, 2)
     np.testing.assert_array_equal(nn, knn_before[0])
     assert pair_sum == knn_before[1]
 
@@ -147,7 +147,7 @@ def test_ctrl_c_in_a_child_process(tmp_path):
         import sys, time
         import numpy as np
         from scipy import sparse
-        from kmsmote import _kmeans, _sparse
+        from kmsmote import _kmeans, _neighbors
 
         X = np.random.RandomState(0).normal(size=(300_000, 20))
         rng = np.random.RandomState(0)
@@ -155,10 +155,10 @@ def test_ctrl_c_in_a_child_process(tmp_path):
         S = sparse.csr_matrix((rng.normal(size=3_000_000), cols.ravel(),
                                np.arange(0, 3_000_001, 10)), shape=(300_000, 1000))
         small = (_kmeans.kmeans_plusplus(X[:5000], 8, 3, 7, 2),
-                 _sparse.csr_knn_sparsity(S[:3000], np.arange(3000), 3, 2)[0])
+                 _neighbors.csr_knn_sparsity(S[:3000], np.arange(3000), 3, 2)[0])
         for name, run in [
             ("kmeans++", lambda: _kmeans.kmeans_plusplus(X, 400, 5, 1, 2)),
-            ("csr knn", lambda: _sparse.csr_knn_sparsity(S, np.arange(30_000), 5, 2)),
+            ("csr knn", lambda: _neighbors.csr_knn_sparsity(S, np.arange(30_000), 5, 2)),
         ]:
             print("ready", name, flush=True)
             try:
@@ -167,7 +167,7 @@ def test_ctrl_c_in_a_child_process(tmp_path):
             except KeyboardInterrupt:
                 print("interrupted", time.monotonic(), flush=True)
         again = (_kmeans.kmeans_plusplus(X[:5000], 8, 3, 7, 2),
-                 _sparse.csr_knn_sparsity(S[:3000], np.arange(3000), 3, 2)[0])
+                 _neighbors.csr_knn_sparsity(S[:3000], np.arange(3000), 3, 2)[0])
         same = all(np.array_equal(a, b) for a, b in zip(small, again))
         print("same" if same else "different", flush=True)
         """

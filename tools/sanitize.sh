@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory and undefined-behaviour checks of the kmsmote C core.
 #
-# Builds tools/ctest/test_core.c together with every csrc/*.c file (no
+# Builds csrc/tests/test_core.c together with every csrc/*.c file (no
 # Python) and runs it
 #
 #   (a) under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -11,7 +11,7 @@
 #       that both distance-kernel variants are covered;
 #   (b) under valgrind memcheck (--error-exitcode=1 --leak-check=full) on a
 #       plain -O1 -g build, without OpenMP (no libgomp noise) and with it
-#       (--quick sizes; tools/ctest/valgrind-libgomp.supp hides the TLS of
+#       (--quick sizes; csrc/tests/valgrind-libgomp.supp hides the TLS of
 #       libgomp's pooled threads, which live until exit).
 #
 # The test builds poll for interrupts every 2048 units of work
@@ -59,7 +59,7 @@ base_flags=(-std=c11 -ffp-contract=off -fno-math-errno -D_POSIX_C_SOURCE=200809L
             -Wall -Wextra -Wno-unused-parameter -Icsrc
             -DKMS_POLL_WORK=2048)
 san_flags=(-fsanitize=address,undefined -fno-omit-frame-pointer -g -O1)
-sources=(tools/ctest/test_core.c csrc/*.c)
+sources=(csrc/tests/test_core.c csrc/*.c)
 libs=(-lm -lpthread)
 
 declare -a results=()
@@ -126,7 +126,7 @@ run_valgrind() { # name binary args...
     local f
     f=$(log_of "$name")
     nice valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
-        --suppressions=tools/ctest/valgrind-libgomp.supp \
+        --suppressions=csrc/tests/valgrind-libgomp.supp \
         --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible \
         --track-origins=yes --num-callers=30 \
@@ -204,7 +204,7 @@ if [ "$run_python" -eq 1 ]; then
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             KMSMOTE_SANITIZED=1 \
                 nice "$venv/bin/python" -m pytest -q -p no:cacheprovider -x \
-                tests/test_kernels.py tests/test_sparse_kernels.py \
+                tests/test_kernels.py \
                 tests/test_interrupts.py
         ) >>"$plog" 2>&1
         rc=$?
