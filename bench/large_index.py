@@ -26,7 +26,7 @@ import time
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from kmsmote import _generate, _kmeans, _neighbors, _sparse
+from kmsmote import _generate, _kmeans, _neighbors
 
 D = 16
 N = 2**31 // D + 4096          # 134,221,824 rows
@@ -172,17 +172,17 @@ def csr_checks(nt, rng):
           flush=True)
 
     rows = rng.permutation(n)[:1500].astype(np.int64)
-    nn_c, s_c = _sparse.csr_knn_sparsity(Xc, rows, 5, nt)
+    nn_c, s_c = _neighbors.csr_knn_sparsity(Xc, rows, 5, nt)
     nn_d, s_d = _neighbors.knn_sparsity(Xd, rows, 5, nt)
     check("csr_knn_sparsity (int64, entries past 2**31) == dense",
           np.array_equal(nn_c, nn_d) and s_c == s_d)
-    C0 = _sparse.csr_kmeans_plusplus(Xc, 6, 3, 7, nt)
+    C0 = _kmeans.csr_kmeans_plusplus(Xc, 6, 3, 7, nt)
     check("csr_kmeans_plusplus == dense",
           np.array_equal(C0, _kmeans.kmeans_plusplus(Xd, 6, 3, 7, nt)))
-    lc, dc = _sparse.csr_assign(Xc, C0, nt)
+    lc, dc = _kmeans.csr_assign(Xc, C0, nt)
     ld, dd = _kmeans.assign(Xd, C0, nt)
     check("csr_assign == dense", np.array_equal(lc, ld) and np.array_equal(dc, dd))
-    rc = _sparse.csr_lloyd(Xc, C0, 20, 0.0, nt)
+    rc = _kmeans.csr_lloyd(Xc, C0, 20, 0.0, nt)
     rd = _kmeans.lloyd(Xd, C0, 20, 0.0, nt)
     check("csr_lloyd == dense",
           np.array_equal(rc[0], rd[0]) and np.array_equal(rc[1], rd[1])
@@ -190,7 +190,7 @@ def csr_checks(nt, rng):
     m, k, n_new = len(rows), 5, 5000
     sidx = rng.randint(0, m * k, size=n_new).astype(np.int64)
     steps = rng.uniform(size=n_new)
-    G = _sparse.csr_generate(Xc, rows, nn_c, sidx, steps, nt)
+    G = _generate.csr_generate(Xc, rows, nn_c, sidx, steps, nt)
     out = np.empty((n_new, d), dtype=np.float32)
     _generate.generate(Xd, rows, nn_d, sidx, steps, out, nt)
     check("csr_generate == dense", np.array_equal(G.toarray(), out))
