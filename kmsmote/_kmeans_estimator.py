@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kmeans
+from ._plan import DEFAULT_N_CLUSTERS
 from ._threading import resolve_n_threads
 from ._validation import validate_fit_data
 
@@ -147,7 +148,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, Ba
 
     def __init__(
         self,
-        n_clusters=8,
+        n_clusters=DEFAULT_N_CLUSTERS,
         *,
         init="k-means++",
         n_init=1,
