@@ -790,3 +790,27 @@ def test_readme_command_lines_are_ones_the_tests_run():
     tested = _command_lines(_doc_block("## Resampling a file", "bash")) + [["kmsmote", "demo"]]
     assert readme
     assert [argv for argv in readme if argv not in tested] == []
+
+
+class _ClosedPipe(io.StringIO):
+    """A report stream whose reader went away after the first line, as
+    ``kmsmote resample ... | head -1`` leaves it."""
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= 1:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_report_piped_into_a_reader_that_stops_early_still_writes_the_file(tmp_path):
+    assert run("demo", "--write-data", tmp_path / "cancer.csv")[0] == 0
+    out, err = _ClosedPipe(), io.StringIO()
+    target = tmp_path / "balanced.csv"
+    code = main(["resample", str(tmp_path / "cancer.csv"), "--target", "diagnosis", "-o",
+                 str(target), "--random-state", "0"], out=out, err=err)
+    assert code == 0 and err.getvalue() == ""
+    assert out.getvalue().count("\n") == 1
+    expected_code, _, _ = run("resample", tmp_path / "cancer.csv", "--target", "diagnosis",
+                              "-o", tmp_path / "again.csv", "--random-state", "0")
+    assert expected_code == 0
+    assert target.read_bytes() == (tmp_path / "again.csv").read_bytes()

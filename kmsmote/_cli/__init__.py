@@ -20,6 +20,7 @@ The modules: ``options`` (the parser), ``files`` (formats and tables),
 docs/cli.md is the user's page.
 """
 
+import os
 import sys
 
 from .commands import _cmd_demo, _cmd_resample
@@ -29,9 +30,46 @@ from .options import _parser
 __all__ = ["main"]
 
 
+class _ClosedPipeTolerant:
+    """The report stream, which may be a pipe its reader closed early
+    (``kmsmote resample ... | head``): the report then goes nowhere, and the
+    resampling still runs to the end and writes its file."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def isatty(self):
+        return self._stream.isatty()
+
+    def _silence(self):
+        # Python flushes sys.stdout once more at exit: point its descriptor
+        # at /dev/null so that flush cannot fail again.
+        try:
+            fd = self._stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (AttributeError, OSError, ValueError):
+            pass
+        self._stream = open(os.devnull, "w")
+
+
 def main(argv=None, out=None, err=None):
     """Entry point of the ``kmsmote`` command; returns the exit status."""
-    out = sys.stdout if out is None else out
+    out = _ClosedPipeTolerant(sys.stdout if out is None else out)
     err = sys.stderr if err is None else err
     parser = _parser(out, err)
     try:
