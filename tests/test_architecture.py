@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "kmsmote"
+_SOURCE = Path(__file__).resolve().parents[1] / "kmsmote"
+if (_SOURCE / "_plan.py").exists():
+    PACKAGE = _SOURCE
+else:
+    # The tests run against an installed wheel, away from the checkout
+    # (tools/test_wheel.sh): parse the installed modules (no .pyx there).
+    import kmsmote
+
+    PACKAGE = Path(kmsmote.__file__).resolve().parent
 
 # Modules that take data from users (front ends): the plan, the data
 # preparation and the output assembly import none of them.
@@ -30,6 +38,11 @@ def _modules(root=PACKAGE):
     Cython extensions (.pyx) and the build's generated _build_info."""
     files = sorted(root.rglob("*.py")) + sorted(root.rglob("*.pyx"))
     modules = {_module_name(p): p for p in files}
+    # An installed package has the compiled extensions instead of their
+    # .pyx (_kmeans.cpython-311-x86_64-linux-gnu.so): nodes without source.
+    for ext in sorted(root.rglob("*.so")) + sorted(root.rglob("*.pyd")):
+        stem = ext.with_name(ext.name.split(".")[0] + ".pyx")
+        modules.setdefault(_module_name(stem), stem)
     modules["kmsmote._build_info"] = root / "_build_info.py.in"
     return modules
 

@@ -64,7 +64,20 @@ class _ClosedPipeTolerant:
             os.close(null)
         except (AttributeError, OSError, ValueError):
             pass
-        self._stream = open(os.devnull, "w")
+        self._stream = _Discard()
+
+
+class _Discard:
+    """A stream that writes nowhere (no file to leave open)."""
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
 
 
 def main(argv=None, out=None, err=None):
