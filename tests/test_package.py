@@ -22,9 +22,10 @@ def test_get_include_has_the_public_headers():
             assert "kms_" in fh.read()
 
 
-def test_importing_an_unbuilt_tree_says_what_to_do(tmp_path):
-    # A copy of the package's Python files next to a meson.build, without the
-    # compiled extensions: what a user sees importing from a fresh clone.
+def _import_from_an_unbuilt_copy(tmp_path):
+    """``import kmsmote`` run in a folder holding a copy of the package's
+    Python files next to a meson.build, without the compiled extensions:
+    what a user sees importing from a fresh clone."""
     src = os.path.dirname(kmsmote.__file__)
     pkg = tmp_path / "kmsmote"
     pkg.mkdir()
@@ -33,10 +34,16 @@ def test_importing_an_unbuilt_tree_says_what_to_do(tmp_path):
             shutil.copy(os.path.join(src, name), pkg / name)
     (tmp_path / "meson.build").write_text("project('kmsmote')\n")
     # -S: no site hooks (an editable install would otherwise take over).
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-S", "-c", "import kmsmote"], cwd=tmp_path,
         capture_output=True, text=True,
     )
+
+
+def test_importing_an_unbuilt_tree_says_what_to_do(tmp_path):
+    # A copy of the package's Python files next to a meson.build, without the
+    # compiled extensions: what a user sees importing from a fresh clone.
+    proc = _import_from_an_unbuilt_copy(tmp_path)
     assert proc.returncode != 0
     assert "compiled extensions could not be imported" in proc.stderr
     assert "pip install ." in proc.stderr
@@ -87,23 +94,13 @@ def test_distribution_ships_the_bsd_license():
 def test_importing_from_the_checkout_says_first_that_the_folder_shadows_the_install(tmp_path):
     # The newcomer's case: kmsmote installed (pip install .), Python started
     # in the clone, so the unbuilt folder comes first on sys.path.
-    src = os.path.dirname(kmsmote.__file__)
-    pkg = tmp_path / "kmsmote"
-    pkg.mkdir()
-    for name in os.listdir(src):
-        if name.endswith(".py"):
-            shutil.copy(os.path.join(src, name), pkg / name)
-    (tmp_path / "meson.build").write_text("project('kmsmote')\n")
-    proc = subprocess.run(
-        [sys.executable, "-S", "-c", "import kmsmote"], cwd=tmp_path,
-        capture_output=True, text=True,
-    )
+    proc = _import_from_an_unbuilt_copy(tmp_path)
     assert proc.returncode != 0
     message = proc.stderr[proc.stderr.rindex("ImportError: kmsmote's compiled"):]
     lines = message.splitlines()
     assert lines[1].startswith(
         f"kmsmote is probably installed, but Python is importing the unbuilt source folder "
-        f"{os.path.realpath(pkg)} instead, because the current directory "
+        f"{os.path.realpath(tmp_path / 'kmsmote')} instead, because the current directory "
         f"({os.path.realpath(tmp_path)}) is the checkout. Run Python from another folder (cd ")
     # Then what to do when it really is not built; the editable install
     # gets its build requirements first.
