@@ -28,6 +28,10 @@ def _current_rss_bytes():
         return int(fh.read().split()[1]) * resource.getpagesize()
 
 
+def _float_or_none(value):
+    return None if value is None else float(value)
+
+
 def _clusterer(lib, params):
     kind = params.pop("clusterer", None)
     if kind is None:
@@ -72,6 +76,19 @@ def main():
     result = {"lib": lib, "n": int(X.shape[0]), "d": int(X.shape[1]),
               "input_bytes": int(input_bytes), "base_rss": base_rss}
     if mode == "resample":
+        # bench/approx.py: per-cluster records in the result, no floor
+        # measurement (it copies input and output once more), and
+        # other values of the approximate path's constants (its stress variant).
+        want_stats = params.pop("stats", False)
+        want_floor = params.pop("floor", True)
+        overrides = params.pop("approx_overrides", {})
+        if overrides:
+            from kmsmote import _approx
+
+            for name, value in overrides.items():
+                if not hasattr(_approx, name):
+                    raise AttributeError(f"kmsmote._approx has no {name}")
+                setattr(_approx, name, value)
         _clusterer(lib, params)
         if lib == "kmsmote" and threads is not None:
             params["n_jobs"] = threads
@@ -91,7 +108,14 @@ def main():
             # neighbour search and mean distances visit each once.
             result["pairs"] = int(sum(r["class_count"] * (r["class_count"] - 1) // 2
                                       for r in sampler.cluster_stats_ if r["kept"]))
-        if lib == "kmsmote" and not hasattr(X_res, "tocsr"):
+        if lib == "kmsmote" and want_stats:
+            # One compact row per (class, cluster) record.
+            result["clusters"] = [
+                [int(r["class"]), int(r["cluster"]), int(r["class_count"]), bool(r["kept"]),
+                 r.get("neighbors", ""), int(r.get("n_generated") or 0),
+                 _float_or_none(r.get("mean_distance")), _float_or_none(r.get("mean_distance_se"))]
+                for r in sampler.cluster_stats_]
+        if lib == "kmsmote" and want_floor and not hasattr(X_res, "tocsr"):
             # The floor: copy input and output once, and one pass that assigns
             # every row to its nearest centre.
             centers = np.ascontiguousarray(sampler.kmeans_estimator_.cluster_centers_, dtype=X.dtype)

