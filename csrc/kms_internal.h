@@ -195,6 +195,97 @@ static inline double kms__uniform(uint64_t seed, uint64_t counter)
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* Pair number t of the sampled pairs of a set of m >= 2 members (seed):
+ * i uniform in [0, m), j uniform among the other m - 1 members. */
+static inline void kms__sample_pair(uint64_t seed, uint64_t t, kms_idx m,
+                                    kms_idx *i, kms_idx *j)
+{
+    kms_idx a = (kms_idx)(kms__uniform(seed, 2 * t) * (double)m);
+    kms_idx b = (kms_idx)(kms__uniform(seed, 2 * t + 1) * (double)(m - 1));
+    a = a < m ? a : m - 1;
+    b = b < m - 1 ? b : m - 2;
+    *i = a;
+    *j = b + (b >= a);
+}
+
+/* Squared distances of the pairs (i[t], j[t]), t < n, of members of a set
+ * (kms__sample_pairs_run), each the exact kernels' sum. */
+typedef void (*kms__pairs_sq_fn)(const void *src, const kms_idx *i,
+                                 const kms_idx *j, kms_idx n, double *out);
+
+/* The driver of kms_sample_pair_distances (dense and CSR): pairs
+ * first .. first + n_pairs - 1 of kms__sample_pair, by chunks of
+ * KMS_CHUNK_ROWS, each chunk's sums kept apart and added in chunk order.
+ * Returns a status. */
+static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
+                                        kms_idx m, uint64_t seed, kms_idx first,
+                                        kms_idx n_pairs, double *sums,
+                                        const kms_ctx *ctx)
+{
+    sums[0] = 0.0;
+    sums[1] = 0.0;
+    if (n_pairs == 0) {
+        return KMS_OK;
+    }
+    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+    const int nt = kms__threads(ctx, n_units);
+    /* Per chunk two sums; per thread the chunk's pairs and distances. */
+    double *part = (double *)malloc(((size_t)n_units * 2 +
+                                     (size_t)nt * 3 * KMS_CHUNK_ROWS) * sizeof(double));
+    if (part == NULL) {
+        return KMS_ERR_NOMEM;
+    }
+    double *work = part + 2 * n_units;
+    (void)nt; /* read by the OpenMP pragmas only */
+    kms__poller poller = kms__poller_init(ctx);
+    int stop = 0, bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
+    reduction(| : bad)
+#endif
+    for (kms_idx u = 0; u < n_units; u++) {
+        const kms_idx t0 = u * KMS_CHUNK_ROWS;
+        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
+        if (kms__flag_get(&stop)) {
+            continue;
+        }
+        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * 64)) {
+            kms__flag_set(&stop);
+            continue;
+        }
+        double *d2 = work + (size_t)KMS_THREAD_ID() * 3 * KMS_CHUNK_ROWS;
+        kms_idx *pi = (kms_idx *)(d2 + KMS_CHUNK_ROWS);
+        kms_idx *pj = pi + KMS_CHUNK_ROWS;
+        for (kms_idx t = t0; t < t1; t++) {
+            kms__sample_pair(seed, (uint64_t)(first + t), m, &pi[t - t0], &pj[t - t0]);
+        }
+        sq(src, pi, pj, t1 - t0, d2);
+        kms__ksum acc = {0.0, 0.0}, acc2 = {0.0, 0.0};
+        for (kms_idx t = 0; t < t1 - t0; t++) {
+            const double s2 = d2[t];
+            bad |= (s2 - s2) != 0.0;
+            kms__ksum_add(&acc, sqrt(s2));
+            kms__ksum_add(&acc2, s2);
+        }
+        part[2 * u] = kms__ksum_value(&acc);
+        part[2 * u + 1] = kms__ksum_value(&acc2);
+    }
+    if (!stop && !bad) {
+        kms__ksum tot = {0.0, 0.0}, tot2 = {0.0, 0.0};
+        for (kms_idx u = 0; u < n_units; u++) {
+            kms__ksum_add(&tot, part[2 * u]);
+            kms__ksum_add(&tot2, part[2 * u + 1]);
+        }
+        sums[0] = kms__ksum_value(&tot);
+        sums[1] = kms__ksum_value(&tot2);
+    }
+    free(part);
+    if (stop) {
+        return KMS_ERR_INTERRUPTED;
+    }
+    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
+
 /* out[c] = sum_{f < d} M[f * ld + c]^2 for c < ncols, summed over f in
  * ascending order from +0 (the squared norms of the columns of a
  * feature-major buffer; the loop runs across columns, never across
@@ -301,6 +392,17 @@ static inline void kms__col_sqnorms(const double *restrict M, kms_idx ld,
         }                                                                     \
         return bad;                                                           \
     }
+
+/* Non-zero if a pair (a[t], b[t]), t < n, names a row outside [0, n_total). */
+static inline int kms__pairs_bad_index(const kms_idx *a, const kms_idx *b,
+                                       kms_idx n, kms_idx n_total)
+{
+    int bad = 0;
+    for (kms_idx t = 0; t < n; t++) {
+        bad |= (a[t] < 0) | (a[t] >= n_total) | (b[t] < 0) | (b[t] >= n_total);
+    }
+    return bad;
+}
 
 KMS__DEFINE_GATHER(f64, double)
 KMS__DEFINE_GATHER(f32, float)

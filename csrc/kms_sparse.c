@@ -25,10 +25,11 @@
  *
  * Instances, at the end of this file (every public name written out
  * there): templates/csr_index.template.c per index type (int32, int64),
- * then per element and index type csr_values, kmeans_csr, knn_csr and
- * generate_csr.
+ * then per element and index type csr_values, kmeans_csr, knn_csr,
+ * generate_csr and approx_csr (the CSR half of kms_approx.h).
  */
 #include "kms_sparse.h"
+#include "kms_approx.h"
 #include "kms_knn_internal.h"
 
 /* Upper bound on the memory of the (cell, sum) slots of one wave of Lloyd
@@ -143,10 +144,14 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f64_i32
 #define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f64_i32
 #define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f64_i32
+#define KMS_FN_CSR_PAIR_DISTANCES kms_csr_pair_distances_f64_i32
+#define KMS_FN_CSR_NEAREST_CENTERS kms_csr_nearest_centers_f64_i32
+#define KMS_FN_CSR_SAMPLE_PAIR_DISTANCES kms_csr_sample_pair_distances_f64_i32
 #include "templates/csr_values.template.c"
 #include "templates/kmeans_csr.template.c"
 #include "templates/knn_csr.template.c"
 #include "templates/generate_csr.template.c"
+#include "templates/approx_csr.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
 #undef KMS_FN_CSR_ASSIGN
@@ -155,6 +160,9 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #undef KMS_FN_CSR_KNN_SPARSITY
 #undef KMS_FN_CSR_KNN_SPARSITY_SETS
 #undef KMS_FN_CSR_GENERATE_FILL
+#undef KMS_FN_CSR_PAIR_DISTANCES
+#undef KMS_FN_CSR_NEAREST_CENTERS
+#undef KMS_FN_CSR_SAMPLE_PAIR_DISTANCES
 
 #define KMS_T float
 #define KMS_LOCAL(name) name##_f32_i32
@@ -164,10 +172,14 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f32_i32
 #define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f32_i32
 #define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f32_i32
+#define KMS_FN_CSR_PAIR_DISTANCES kms_csr_pair_distances_f32_i32
+#define KMS_FN_CSR_NEAREST_CENTERS kms_csr_nearest_centers_f32_i32
+#define KMS_FN_CSR_SAMPLE_PAIR_DISTANCES kms_csr_sample_pair_distances_f32_i32
 #include "templates/csr_values.template.c"
 #include "templates/kmeans_csr.template.c"
 #include "templates/knn_csr.template.c"
 #include "templates/generate_csr.template.c"
+#include "templates/approx_csr.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
 #undef KMS_FN_CSR_ASSIGN
@@ -176,6 +188,9 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #undef KMS_FN_CSR_KNN_SPARSITY
 #undef KMS_FN_CSR_KNN_SPARSITY_SETS
 #undef KMS_FN_CSR_GENERATE_FILL
+#undef KMS_FN_CSR_PAIR_DISTANCES
+#undef KMS_FN_CSR_NEAREST_CENTERS
+#undef KMS_FN_CSR_SAMPLE_PAIR_DISTANCES
 
 #undef KMS_I
 #undef KMS_ILOCAL
@@ -194,10 +209,14 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f64_i64
 #define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f64_i64
 #define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f64_i64
+#define KMS_FN_CSR_PAIR_DISTANCES kms_csr_pair_distances_f64_i64
+#define KMS_FN_CSR_NEAREST_CENTERS kms_csr_nearest_centers_f64_i64
+#define KMS_FN_CSR_SAMPLE_PAIR_DISTANCES kms_csr_sample_pair_distances_f64_i64
 #include "templates/csr_values.template.c"
 #include "templates/kmeans_csr.template.c"
 #include "templates/knn_csr.template.c"
 #include "templates/generate_csr.template.c"
+#include "templates/approx_csr.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
 #undef KMS_FN_CSR_ASSIGN
@@ -206,6 +225,9 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #undef KMS_FN_CSR_KNN_SPARSITY
 #undef KMS_FN_CSR_KNN_SPARSITY_SETS
 #undef KMS_FN_CSR_GENERATE_FILL
+#undef KMS_FN_CSR_PAIR_DISTANCES
+#undef KMS_FN_CSR_NEAREST_CENTERS
+#undef KMS_FN_CSR_SAMPLE_PAIR_DISTANCES
 
 #define KMS_T float
 #define KMS_LOCAL(name) name##_f32_i64
@@ -215,10 +237,14 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #define KMS_FN_CSR_KNN_SPARSITY kms_csr_knn_sparsity_f32_i64
 #define KMS_FN_CSR_KNN_SPARSITY_SETS kms_csr_knn_sparsity_sets_f32_i64
 #define KMS_FN_CSR_GENERATE_FILL kms_csr_generate_fill_f32_i64
+#define KMS_FN_CSR_PAIR_DISTANCES kms_csr_pair_distances_f32_i64
+#define KMS_FN_CSR_NEAREST_CENTERS kms_csr_nearest_centers_f32_i64
+#define KMS_FN_CSR_SAMPLE_PAIR_DISTANCES kms_csr_sample_pair_distances_f32_i64
 #include "templates/csr_values.template.c"
 #include "templates/kmeans_csr.template.c"
 #include "templates/knn_csr.template.c"
 #include "templates/generate_csr.template.c"
+#include "templates/approx_csr.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
 #undef KMS_FN_CSR_ASSIGN
@@ -227,6 +253,9 @@ static kms__csr_row_fn kms__csr_row_kernel(void)
 #undef KMS_FN_CSR_KNN_SPARSITY
 #undef KMS_FN_CSR_KNN_SPARSITY_SETS
 #undef KMS_FN_CSR_GENERATE_FILL
+#undef KMS_FN_CSR_PAIR_DISTANCES
+#undef KMS_FN_CSR_NEAREST_CENTERS
+#undef KMS_FN_CSR_SAMPLE_PAIR_DISTANCES
 
 #undef KMS_I
 #undef KMS_ILOCAL

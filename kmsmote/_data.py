@@ -15,7 +15,7 @@ from scipy import sparse
 from sklearn import get_config
 from sklearn.base import clone
 
-from . import _generate, _neighbors
+from . import _approx, _generate, _neighbors
 from ._plan import weight_dtype
 
 
@@ -223,6 +223,41 @@ def neighbour_groups(data, sets, n_neighbors, nn_search, fast_nn, reference_orde
     for i, result in zip(multi, found):
         results[i] = result
     return results
+
+
+def search_groups(data, sets, paths, seeds, n_neighbors, nn_search, fast_nn,
+                  reference_order):
+    """``(nn, mean_distance, standard_error, path)`` of every set of class
+    rows: those whose path (``_plan.search_path``) is ``"exact"`` as
+    neighbour_groups finds them (standard error 0), the ``"approximate"``
+    ones by ``_approx.search`` with their seed (``_plan.search_seed``).
+    ``path`` is the one taken: ``"exact"`` for an approximate set so small
+    that the search was exact all the same (one cell or too few, and the
+    exact mean)."""
+    out = [None] * len(sets)
+    exact = [i for i, path in enumerate(paths) if path != "approximate"]
+    found = neighbour_groups(data, [sets[i] for i in exact], n_neighbors, nn_search,
+                             fast_nn, reference_order)
+    for i, (nn, mean_distance) in zip(exact, found):
+        out[i] = (nn, mean_distance, 0.0, "exact")
+    for i, path in enumerate(paths):
+        if path == "approximate":
+            out[i] = approximate_group(data, sets[i], n_neighbors, seeds[i])
+    return out
+
+
+def approximate_group(data, rows, n_neighbors, seed):
+    """``(nn, mean_distance, standard_error, path)`` of one set of at least
+    2 class rows by the approximate path (in the user's units)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    k = min(n_neighbors - 1, rows.size - 1)
+    nn, mean, info = _approx.search(data.dist, rows, k, seed, data.n_threads)
+    path = "approximate" if info.n_cells > info.n_probe or mean is not None else "exact"
+    if mean is None:
+        # The set is small enough that its exact mean is the cheaper.
+        return nn, data.neighbours(rows, 0)[-1], 0.0, path
+    scale = (lambda v: math.ldexp(v, data.exponent)) if data.exponent else float
+    return nn, scale(mean), scale(info.mean_distance_se), path
 
 
 def _one_group(data, rows, n_neighbors, nn_search, fast_nn, reference_order):

@@ -12,7 +12,7 @@ from sklearn.utils._tags import TargetTags
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._categorical import CategoricalEncoding
-from ._data import _Data, neighbour_groups
+from ._data import _Data, search_groups
 from ._kmeans_estimator import KMeans
 from ._output import OutputFormatter, resample
 from ._plan import (
@@ -24,6 +24,8 @@ from ._plan import (
     group_class_rows,
     kept_group,
     random_source,
+    search_path,
+    search_seed,
 )
 from ._progress import report_phase
 from ._sampling_strategy import check_sampling_strategy, is_integer_labels
@@ -154,6 +156,26 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         holds numeric category codes, or one-hot groups).  With one cluster
         and a binary target the result equals ``SMOTENC``'s for the same int
         ``random_state``.
+    neighbors : {"auto", "exact", "approximate"}, default="auto"
+        How each kept cluster's neighbours and mean pairwise distance are
+        found.  ``"exact"``: an exact search over all pairs of the
+        cluster's class samples (time quadratic in their number), the
+        reference's results.  ``"approximate"``: time near-linear in their
+        number.  The class samples are split into cells of about 256 by a
+        k-means of their own, each sample joins its 4 nearest cells, the
+        neighbours come from an exact search inside every cell (a sample
+        misses a true neighbour only when no cell holds both), and the mean
+        pairwise distance from a seeded random sample of pairs, large
+        enough for a standard error of about 1e-4 of the mean (exact while
+        the cluster has at most 2**26 pairs, where that is the cheaper).
+        Synthetic samples still join two class samples of one cluster;
+        results depend on ``random_state``, never on ``n_jobs``.  ``"auto"``:
+        exact for clusters with fewer than 20,000 class samples,
+        approximate above (where the exact search would cost more than
+        about 2e8 distances).  A neighbours estimator passed as
+        ``k_neighbors`` that is not plain Euclidean is always used as is
+        (exact); ``"approximate"`` with one raises.  ``cluster_stats_``
+        records the path and the mean's standard error of each cluster.
 
     Attributes
     ----------
@@ -171,8 +193,11 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         ``size``, ``class_count``, ``class_fraction``, ``threshold`` (the
         one applied), ``requested_threshold`` (the one asked for: differs
         under ``"relax"``), ``kept``, ``reason``, ``mean_distance``, ``log_sparsity``,
-        ``weight``, ``n_generated`` and ``path`` (the class's entry of
-        ``class_paths_``).  With the ``"smote"`` path a single record with
+        ``weight``, ``n_generated``, ``path`` (the class's entry of
+        ``class_paths_``), ``neighbors`` (``"exact"`` or ``"approximate"``:
+        how a kept cluster was searched; ``""`` if not kept) and
+        ``mean_distance_se`` (the standard error of an estimated
+        ``mean_distance``; 0 when exact).  With the ``"smote"`` path a single record with
         ``cluster=-1`` stands for the whole class.
     class_paths_ : dict
         For every class over-sampled: ``"clusters"`` (the reference's
@@ -239,6 +264,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         "small_clusters": [StrOptions({"skip", "reduce_k", "reduce_k_duplicate"})],
         "cluster_filter": [StrOptions({"fraction", "imbalance_ratio"})],
         "categorical_features": [None, StrOptions({"auto"}), "array-like"],
+        "neighbors": [StrOptions({"auto", "exact", "approximate"})],
     }
 
     def __init__(
@@ -256,6 +282,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         small_clusters="skip",
         cluster_filter="fraction",
         categorical_features=None,
+        neighbors="auto",
     ):
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
@@ -269,6 +296,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         self.small_clusters = small_clusters
         self.cluster_filter = cluster_filter
         self.categorical_features = categorical_features
+        self.neighbors = neighbors
 
     # -- scikit-learn / imbalanced-learn plumbing ---------------------------
 
@@ -414,6 +442,13 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             )
         self.cluster_balance_threshold_ = fitted_threshold(
             self.cluster_balance_threshold, self.cluster_filter, n_clusters)
+        if self.neighbors == "approximate" and not is_plain_euclidean_nn(self.nn_k_):
+            raise ValueError(
+                "neighbors='approximate' searches Euclidean neighbours with kmsmote's "
+                f"own index, but k_neighbors is a {type(self.nn_k_).__name__} of its "
+                "own; pass an int k_neighbors (or a plain Euclidean NearestNeighbors), "
+                "or neighbors='exact' to keep your estimator."
+            )
 
     def _refit_per_class(self):
         # The reference refits the clusterer for every class.  That matters
@@ -463,7 +498,7 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
         labels = None
         groups, y_parts, notes = [], [np.asarray(y)], []
         self.cluster_stats_, self.class_paths_ = [], {}
-        for label, n_samples in self.sampling_strategy_.items():
+        for class_index, (label, n_samples) in enumerate(self.sampling_strategy_.items()):
             if n_samples == 0:
                 continue
             if labels is None or self._refit_per_class():
@@ -477,13 +512,19 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
             self.class_paths_[label] = decision.path
             sets = [order[bounds[r.cluster]:bounds[r.cluster + 1]] if r.cluster >= 0
                     else np.flatnonzero(is_class) for r in decision.kept]
-            found = neighbour_groups(class_data, sets, settings.n_neighbors, self.nn_k_,
-                                     fast_nn, reference_order=fast_nn and not own)
-            records, counts = allocate_class(settings, decision, [md for _, md in found],
-                                             class_data.weight_dtype)
+            # A user's own neighbour search stays exact.
+            paths = [search_path(settings, rows.size) if fast_nn else "exact" for rows in sets]
+            seeds = [search_seed(source, class_index, r.cluster) if path == "approximate"
+                     else None for r, path in zip(decision.kept, paths)]
+            found = search_groups(class_data, sets, paths, seeds, settings.n_neighbors,
+                                  self.nn_k_, fast_nn, reference_order=fast_nn and not own)
+            records, counts = allocate_class(settings, decision,
+                                             [md for _, md, _, _ in found],
+                                             class_data.weight_dtype,
+                                             [(path, se) for _, _, se, path in found])
             self.cluster_stats_.extend(r.as_dict() for r in records)
             notes.extend(decision.notes)
-            for rows, (nn, _), count in zip(sets, found, counts):
+            for rows, (nn, _, _, _), count in zip(sets, found, counts):
                 groups.append(kept_group(np.ascontiguousarray(rows, dtype=np.int64), nn,
                                          count, source))
                 y_parts.append(np.full(count, label, dtype=y.dtype))

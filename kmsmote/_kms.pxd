@@ -275,6 +275,108 @@ cdef extern from "kms_sparse.h" nogil:
                                    kms_idx *counts, const kms_ctx *ctx)
 
 
+cdef extern from "kms_approx.h" nogil:
+    int kms_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
+                               double *out, const kms_ctx *ctx)
+
+    int kms_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
+                               double *out, const kms_ctx *ctx)
+
+    int kms_sample_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
+                                      const kms_idx *rows, kms_idx m, uint64_t seed,
+                                      kms_idx first, kms_idx n_pairs, double *sums,
+                                      const kms_ctx *ctx)
+
+    int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
+                                      const kms_idx *rows, kms_idx m, uint64_t seed,
+                                      kms_idx first, kms_idx n_pairs, double *sums,
+                                      const kms_ctx *ctx)
+
+    int kms_nearest_centers_f64(const double *X, kms_idx n_total, kms_idx d,
+                                const kms_idx *rows, kms_idx m, const double *centers,
+                                kms_idx k, kms_idx p, kms_idx *out, const kms_ctx *ctx)
+
+    int kms_nearest_centers_f32(const float *X, kms_idx n_total, kms_idx d,
+                                const kms_idx *rows, kms_idx m, const float *centers,
+                                kms_idx k, kms_idx p, kms_idx *out, const kms_ctx *ctx)
+
+    int kms_csr_pair_distances_f64_i32(const double *data, const int32_t *indices,
+                                       const int32_t *indptr, kms_idx n_total,
+                                       kms_idx d, const kms_idx *a, const kms_idx *b,
+                                       kms_idx n_pairs, double *out, const kms_ctx *ctx)
+
+    int kms_csr_pair_distances_f64_i64(const double *data, const int64_t *indices,
+                                       const int64_t *indptr, kms_idx n_total,
+                                       kms_idx d, const kms_idx *a, const kms_idx *b,
+                                       kms_idx n_pairs, double *out, const kms_ctx *ctx)
+
+    int kms_csr_pair_distances_f32_i32(const float *data, const int32_t *indices,
+                                       const int32_t *indptr, kms_idx n_total,
+                                       kms_idx d, const kms_idx *a, const kms_idx *b,
+                                       kms_idx n_pairs, double *out, const kms_ctx *ctx)
+
+    int kms_csr_pair_distances_f32_i64(const float *data, const int64_t *indices,
+                                       const int64_t *indptr, kms_idx n_total,
+                                       kms_idx d, const kms_idx *a, const kms_idx *b,
+                                       kms_idx n_pairs, double *out, const kms_ctx *ctx)
+
+    int kms_csr_sample_pair_distances_f64_i32(const double *data,
+                                              const int32_t *indices,
+                                              const int32_t *indptr, kms_idx n_total,
+                                              kms_idx d, const kms_idx *rows, kms_idx m,
+                                              uint64_t seed, kms_idx first,
+                                              kms_idx n_pairs, double *sums,
+                                              const kms_ctx *ctx)
+
+    int kms_csr_sample_pair_distances_f64_i64(const double *data,
+                                              const int64_t *indices,
+                                              const int64_t *indptr, kms_idx n_total,
+                                              kms_idx d, const kms_idx *rows, kms_idx m,
+                                              uint64_t seed, kms_idx first,
+                                              kms_idx n_pairs, double *sums,
+                                              const kms_ctx *ctx)
+
+    int kms_csr_sample_pair_distances_f32_i32(const float *data, const int32_t *indices,
+                                              const int32_t *indptr, kms_idx n_total,
+                                              kms_idx d, const kms_idx *rows, kms_idx m,
+                                              uint64_t seed, kms_idx first,
+                                              kms_idx n_pairs, double *sums,
+                                              const kms_ctx *ctx)
+
+    int kms_csr_sample_pair_distances_f32_i64(const float *data, const int64_t *indices,
+                                              const int64_t *indptr, kms_idx n_total,
+                                              kms_idx d, const kms_idx *rows, kms_idx m,
+                                              uint64_t seed, kms_idx first,
+                                              kms_idx n_pairs, double *sums,
+                                              const kms_ctx *ctx)
+
+    int kms_csr_nearest_centers_f64_i32(const double *data, const int32_t *indices,
+                                        const int32_t *indptr, kms_idx n_total,
+                                        kms_idx d, const kms_idx *rows, kms_idx m,
+                                        const double *centers, kms_idx k, kms_idx p,
+                                        kms_idx *out, const kms_ctx *ctx)
+
+    int kms_csr_nearest_centers_f64_i64(const double *data, const int64_t *indices,
+                                        const int64_t *indptr, kms_idx n_total,
+                                        kms_idx d, const kms_idx *rows, kms_idx m,
+                                        const double *centers, kms_idx k, kms_idx p,
+                                        kms_idx *out, const kms_ctx *ctx)
+
+    int kms_csr_nearest_centers_f32_i32(const float *data, const int32_t *indices,
+                                        const int32_t *indptr, kms_idx n_total,
+                                        kms_idx d, const kms_idx *rows, kms_idx m,
+                                        const float *centers, kms_idx k, kms_idx p,
+                                        kms_idx *out, const kms_ctx *ctx)
+
+    int kms_csr_nearest_centers_f32_i64(const float *data, const int64_t *indices,
+                                        const int64_t *indptr, kms_idx n_total,
+                                        kms_idx d, const kms_idx *rows, kms_idx m,
+                                        const float *centers, kms_idx k, kms_idx p,
+                                        kms_idx *out, const kms_ctx *ctx)
+
+
 # Type-generic forms: each calls the variant of its argument types.
 
 
@@ -499,3 +601,98 @@ cdef inline int kms_csr_generate_count(const kms_index *indices,
     else:
         return kms_csr_generate_count_i64(indices, indptr, n_total, d, rows, m, nn, k,
                                           sample_idx, n_new, counts, ctx)
+
+
+cdef inline int kms_pair_distances(const floating *X, kms_idx n_total, kms_idx d,
+                                   const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
+                                   double *out, const kms_ctx *ctx) noexcept nogil:
+    if floating is double:
+        return kms_pair_distances_f64(X, n_total, d, a, b, n_pairs, out, ctx)
+    else:
+        return kms_pair_distances_f32(X, n_total, d, a, b, n_pairs, out, ctx)
+
+
+cdef inline int kms_sample_pair_distances(const floating *X, kms_idx n_total, kms_idx d,
+                                          const kms_idx *rows, kms_idx m, uint64_t seed,
+                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          const kms_ctx *ctx) noexcept nogil:
+    if floating is double:
+        return kms_sample_pair_distances_f64(X, n_total, d, rows, m, seed, first,
+                                             n_pairs, sums, ctx)
+    else:
+        return kms_sample_pair_distances_f32(X, n_total, d, rows, m, seed, first,
+                                             n_pairs, sums, ctx)
+
+
+cdef inline int kms_nearest_centers(const floating *X, kms_idx n_total, kms_idx d,
+                                    const kms_idx *rows, kms_idx m,
+                                    const floating *centers, kms_idx k, kms_idx p,
+                                    kms_idx *out, const kms_ctx *ctx) noexcept nogil:
+    if floating is double:
+        return kms_nearest_centers_f64(X, n_total, d, rows, m, centers, k, p, out, ctx)
+    else:
+        return kms_nearest_centers_f32(X, n_total, d, rows, m, centers, k, p, out, ctx)
+
+
+cdef inline int kms_csr_pair_distances(const floating *data, const kms_index *indices,
+                                       const kms_index *indptr, kms_idx n_total,
+                                       kms_idx d, const kms_idx *a, const kms_idx *b,
+                                       kms_idx n_pairs, double *out,
+                                       const kms_ctx *ctx) noexcept nogil:
+    if floating is double and kms_index is int32_t:
+        return kms_csr_pair_distances_f64_i32(data, indices, indptr, n_total, d, a, b,
+                                              n_pairs, out, ctx)
+    elif floating is double and kms_index is int64_t:
+        return kms_csr_pair_distances_f64_i64(data, indices, indptr, n_total, d, a, b,
+                                              n_pairs, out, ctx)
+    elif floating is float and kms_index is int32_t:
+        return kms_csr_pair_distances_f32_i32(data, indices, indptr, n_total, d, a, b,
+                                              n_pairs, out, ctx)
+    else:
+        return kms_csr_pair_distances_f32_i64(data, indices, indptr, n_total, d, a, b,
+                                              n_pairs, out, ctx)
+
+
+cdef inline int kms_csr_sample_pair_distances(const floating *data,
+                                              const kms_index *indices,
+                                              const kms_index *indptr, kms_idx n_total,
+                                              kms_idx d, const kms_idx *rows, kms_idx m,
+                                              uint64_t seed, kms_idx first,
+                                              kms_idx n_pairs, double *sums,
+                                              const kms_ctx *ctx) noexcept nogil:
+    if floating is double and kms_index is int32_t:
+        return kms_csr_sample_pair_distances_f64_i32(data, indices, indptr, n_total, d,
+                                                     rows, m, seed, first, n_pairs,
+                                                     sums, ctx)
+    elif floating is double and kms_index is int64_t:
+        return kms_csr_sample_pair_distances_f64_i64(data, indices, indptr, n_total, d,
+                                                     rows, m, seed, first, n_pairs,
+                                                     sums, ctx)
+    elif floating is float and kms_index is int32_t:
+        return kms_csr_sample_pair_distances_f32_i32(data, indices, indptr, n_total, d,
+                                                     rows, m, seed, first, n_pairs,
+                                                     sums, ctx)
+    else:
+        return kms_csr_sample_pair_distances_f32_i64(data, indices, indptr, n_total, d,
+                                                     rows, m, seed, first, n_pairs,
+                                                     sums, ctx)
+
+
+cdef inline int kms_csr_nearest_centers(const floating *data, const kms_index *indices,
+                                        const kms_index *indptr, kms_idx n_total,
+                                        kms_idx d, const kms_idx *rows, kms_idx m,
+                                        const floating *centers, kms_idx k, kms_idx p,
+                                        kms_idx *out,
+                                        const kms_ctx *ctx) noexcept nogil:
+    if floating is double and kms_index is int32_t:
+        return kms_csr_nearest_centers_f64_i32(data, indices, indptr, n_total, d, rows,
+                                               m, centers, k, p, out, ctx)
+    elif floating is double and kms_index is int64_t:
+        return kms_csr_nearest_centers_f64_i64(data, indices, indptr, n_total, d, rows,
+                                               m, centers, k, p, out, ctx)
+    elif floating is float and kms_index is int32_t:
+        return kms_csr_nearest_centers_f32_i32(data, indices, indptr, n_total, d, rows,
+                                               m, centers, k, p, out, ctx)
+    else:
+        return kms_csr_nearest_centers_f32_i64(data, indices, indptr, n_total, d, rows,
+                                               m, centers, k, p, out, ctx)

@@ -1,8 +1,9 @@
 """Nearest neighbours and summed pairwise distance inside sets of rows, of
-a dense array or of a CSR matrix.
+a dense array or of a CSR matrix; and the pieces of the approximate search
+(distances of given pairs, nearest cell centres).
 
-Thin wrappers over csrc/kms_neighbors.h and the neighbour part of
-csrc/kms_sparse.h.  Dense X is a C-contiguous float32 or float64 2-D array
+Thin wrappers over csrc/kms_neighbors.h, the neighbour part of
+csrc/kms_sparse.h and csrc/kms_approx.h.  Dense X is a C-contiguous float32 or float64 2-D array
 (read-only arrays are accepted); the set is given as row indices, so no
 copy of the rows is made.  The ``csr_*`` functions take a sparse matrix
 (see _csr_input.pxi) and give exactly (bit for bit) what their dense
@@ -14,15 +15,21 @@ import operator
 import numpy as np
 
 from cython cimport floating
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 from kmsmote._kms cimport (
     kms_csr_knn_sparsity,
     kms_csr_knn_sparsity_sets,
+    kms_csr_nearest_centers,
+    kms_csr_pair_distances,
+    kms_csr_sample_pair_distances,
     kms_ctx,
     kms_index,
     kms_knn_sparsity,
     kms_knn_sparsity_sets,
+    kms_nearest_centers,
+    kms_pair_distances,
+    kms_sample_pair_distances,
 )
 
 from kmsmote._validation import check_knn_sets, split_knn_sets
@@ -292,3 +299,236 @@ def csr_knn_sparsity_sets(X, rows, offsets, ks, n_threads):
     sums = np.zeros(ks.shape[0], dtype=np.float64)
     _knn_sets_kernel(data, indices, indptr, n_total, d, r, offsets, ks, nn_all, sums, nt)
     return split_knn_sets(nn_all, sizes, ks), sums
+
+
+# --------------------------------------------------------------------------
+# The approximate search's pieces (csrc/kms_approx.h), dense and CSR
+
+
+def _pair_arrays(a, b, str func, int64_t n_total):
+    a = _rows_array(a, func, n_total)
+    b = _rows_array(b, func, n_total)
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"{func}: a and b must have the same length, got "
+                         f"{a.shape[0]} and {b.shape[0]}")
+    return a, b
+
+
+def pair_distances(const floating[:, ::1] X, a, b, n_threads):
+    """Euclidean distances of the pairs of rows (a[t], b[t]).
+
+    Each is the exact distance of knn_sparsity's lists (differences in
+    float64 summed over the features in order), bit for bit.
+
+    Returns
+    -------
+    ndarray of shape (len(a),), float64
+    """
+    func = "pair_distances"
+    cdef int64_t n_total = X.shape[0], d = X.shape[1]
+    cdef int nt = _kms_threads(n_threads)
+    A, B = _pair_arrays(a, b, func, n_total)
+    cdef const int64_t[::1] PA = A
+    cdef const int64_t[::1] PB = B
+    cdef int64_t n = PA.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    if n == 0:
+        return out
+    cdef double[::1] O = out
+    cdef const floating *X_p = &X[0, 0] if n_total > 0 and d > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_pair_distances(X_p, n_total, d, &PA[0], &PB[0], n, &O[0], &ctx)
+    _kms_check(status, &sig, func, f"{n} pairs of rows of X with shape ({n_total}, {d})")
+    return out
+
+
+def _check_probe(p, Py_ssize_t k, str func):
+    p = operator.index(p)
+    if p < 1 or p > k:
+        raise ValueError(f"{func}: p={p} nearest centres asked among k={k}; p must "
+                         f"be in [1, k]")
+    return p
+
+
+def nearest_centers(const floating[:, ::1] X, rows, const floating[:, ::1] centers, p,
+                    n_threads):
+    """The p nearest centres of each row rows[i] of X, nearest first, ties by
+    ascending centre number (kms_assign's distances: ``out[:, 0]`` is the
+    label kms_assign gives).
+
+    Returns
+    -------
+    ndarray of shape (len(rows), p), int64
+    """
+    func = "nearest_centers"
+    cdef int64_t n_total = X.shape[0], d = X.shape[1], k = centers.shape[0]
+    cdef int nt = _kms_threads(n_threads)
+    if centers.shape[1] != d:
+        raise ValueError(f"{func}: centers has {centers.shape[1]} features but X has {d}")
+    cdef int64_t c_p = _check_probe(p, k, func)
+    R_arr = _rows_array(rows, func, n_total)
+    cdef const int64_t[::1] R = R_arr
+    cdef int64_t m = R.shape[0]
+    out = np.empty((m, c_p), dtype=np.int64)
+    if m == 0:
+        return out
+    cdef int64_t[:, ::1] O = out
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_nearest_centers(&X[0, 0], n_total, d, &R[0], m, &centers[0, 0], k,
+                                     c_p, &O[0, 0], &ctx)
+    _kms_check(status, &sig, func, f"{m} rows of X with shape ({n_total}, {d}), "
+                                   f"{k} centres, p={c_p}")
+    return out
+
+
+def _csr_pairs_kernel(const floating[::1] data, const kms_index[::1] indices,
+                      const kms_index[::1] indptr, int64_t n_total, int64_t d,
+                      const int64_t[::1] a, const int64_t[::1] b, double[::1] out, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t n = a.shape[0]
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_csr_pair_distances(dp, ip, &indptr[0], n_total, d, &a[0], &b[0], n,
+                                        &out[0], &ctx)
+    _kms_check(status, &sig, "csr_pair_distances",
+               f"{n} pairs of rows of X with shape ({n_total}, {d})")
+
+
+def csr_pair_distances(X, a, b, n_threads):
+    """pair_distances of the rows of a sparse matrix: the same values as
+    ``pair_distances(X.toarray(), a, b, n_threads)``."""
+    func = "csr_pair_distances"
+    parts = _csr_arrays(X, func)
+    nt = _kms_threads(n_threads)
+    A, B = _pair_arrays(a, b, func, parts[3])
+    out = np.empty(A.shape[0], dtype=np.float64)
+    if A.shape[0] == 0:
+        return out
+    both = np.concatenate([A, B])
+    data, indices, indptr, n_total, d, both = _csr_canonical(parts, func, both)
+    A, B = both[:A.shape[0]], both[A.shape[0]:]
+    _csr_pairs_kernel(data, indices, indptr, n_total, d, np.ascontiguousarray(A),
+                      np.ascontiguousarray(B), out, nt)
+    return out
+
+
+def _csr_centers_kernel(const floating[::1] data, const kms_index[::1] indices,
+                        const kms_index[::1] indptr, int64_t n_total, int64_t d,
+                        const int64_t[::1] rows, const floating[:, ::1] centers,
+                        int64_t p, int64_t[:, ::1] out, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef int64_t m = rows.shape[0], k = centers.shape[0]
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_csr_nearest_centers(dp, ip, &indptr[0], n_total, d, &rows[0], m,
+                                         &centers[0, 0], k, p, &out[0, 0], &ctx)
+    _kms_check(status, &sig, "csr_nearest_centers",
+               f"{m} rows of X with shape ({n_total}, {d}), {k} centres, p={p}")
+
+
+def csr_nearest_centers(X, rows, centers, p, n_threads):
+    """nearest_centers of rows of a sparse matrix (dense centres of X's
+    dtype): the same as ``nearest_centers(X.toarray(), ...)``."""
+    func = "csr_nearest_centers"
+    parts = _csr_arrays(X, func)
+    nt = _kms_threads(n_threads)
+    r = _rows_array(rows, func, parts[3])
+    c = np.ascontiguousarray(_centers_array(centers, parts[0], parts[4], func))
+    p = _check_probe(p, c.shape[0], func)
+    out = np.empty((r.shape[0], p), dtype=np.int64)
+    if r.shape[0] == 0:
+        return out
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    _csr_centers_kernel(data, indices, indptr, n_total, d, r, c, p, out, nt)
+    return out
+
+
+def _check_sample(rows_arr, seed, first, n_pairs, str func):
+    m = rows_arr.shape[0]
+    if m < 2:
+        raise ValueError(f"{func}: a set needs at least 2 rows to have pairs, got {m}")
+    seed = operator.index(seed)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"{func}: seed must be in [0, 2**64), got {seed}")
+    first, n_pairs = operator.index(first), operator.index(n_pairs)
+    if first < 0 or n_pairs < 0:
+        raise ValueError(f"{func}: first and n_pairs must be >= 0, got {first} and "
+                         f"{n_pairs}")
+    return seed, first, n_pairs
+
+
+def sample_pair_distances(const floating[:, ::1] X, rows, seed, first, n_pairs, n_threads):
+    """(sum of the distances, sum of their squares) of the sampled pairs
+    first .. first + n_pairs - 1 of the set ``rows`` of X (pair t: a
+    uniform member and a uniform other member, from a counter-based stream
+    of ``seed``; see csrc/kms_approx.h).  The same for CSR input
+    (csr_sample_pair_distances)."""
+    func = "sample_pair_distances"
+    cdef int64_t n_total = X.shape[0], d = X.shape[1]
+    cdef int nt = _kms_threads(n_threads)
+    R_arr = _rows_array(rows, func, n_total)
+    c_seed, c_first, c_n = _check_sample(R_arr, seed, first, n_pairs, func)
+    cdef const int64_t[::1] R = R_arr
+    cdef uint64_t s = c_seed
+    cdef int64_t f0 = c_first, n = c_n
+    cdef double sums[2]
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_sample_pair_distances(&X[0, 0], n_total, d, &R[0], R.shape[0], s,
+                                           f0, n, sums, &ctx)
+    _kms_check(status, &sig, func, f"{n} pairs of a set of {R.shape[0]} rows of X "
+                                   f"with shape ({n_total}, {d})")
+    return float(sums[0]), float(sums[1])
+
+
+def _csr_sample_kernel(const floating[::1] data, const kms_index[::1] indices,
+                       const kms_index[::1] indptr, int64_t n_total, int64_t d,
+                       const int64_t[::1] rows, uint64_t seed, int64_t first,
+                       int64_t n_pairs, int nt):
+    cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
+    cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef double sums[2]
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_csr_sample_pair_distances(dp, ip, &indptr[0], n_total, d, &rows[0],
+                                               rows.shape[0], seed, first, n_pairs,
+                                               sums, &ctx)
+    _kms_check(status, &sig, "csr_sample_pair_distances",
+               f"{n_pairs} pairs of a set of {rows.shape[0]} rows of X with shape "
+               f"({n_total}, {d})")
+    return float(sums[0]), float(sums[1])
+
+
+def csr_sample_pair_distances(X, rows, seed, first, n_pairs, n_threads):
+    """sample_pair_distances of the rows of a sparse matrix: the same sums
+    as on ``X.toarray()``."""
+    func = "csr_sample_pair_distances"
+    parts = _csr_arrays(X, func)
+    nt = _kms_threads(n_threads)
+    r = _rows_array(rows, func, parts[3])
+    seed, first, n_pairs = _check_sample(r, seed, first, n_pairs, func)
+    data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
+    return _csr_sample_kernel(data, indices, indptr, n_total, d, r, seed, first, n_pairs,
+                              nt)

@@ -53,6 +53,7 @@ class PlanSettings:
     allocation: str = "ceil"
     exponent: float | None = None
     n_neighbors: int = 3
+    neighbors: str = "auto"
 
     @classmethod
     def from_estimator(cls, estimator):
@@ -72,6 +73,7 @@ class PlanSettings:
             allocation=estimator.allocation,
             exponent=exponent,
             n_neighbors=int(estimator.nn_k_.n_neighbors),
+            neighbors=estimator.neighbors,
         )
 
     @property
@@ -131,6 +133,8 @@ class ClusterRecord:
     n_generated: int = 0
     path: str = "clusters"
     requested_threshold: float = math.nan
+    neighbors: str = ""
+    mean_distance_se: float = math.nan
 
     def as_dict(self):
         """The public form: the keys of ``cluster_stats_``."""
@@ -141,6 +145,7 @@ class ClusterRecord:
             "mean_distance": self.mean_distance, "log_sparsity": self.log_sparsity,
             "weight": self.weight, "n_generated": self.n_generated, "path": self.path,
             "requested_threshold": self.requested_threshold,
+            "neighbors": self.neighbors, "mean_distance_se": self.mean_distance_se,
         }
 
 
@@ -484,6 +489,34 @@ def seeded_draws(seed, n_choices, count, reseed=np.random.RandomState):
     return _draw(reseed(seed), n_choices, count)
 
 
+# Under neighbors="auto", a kept cluster with at least this many class rows
+# is searched by the approximate path (kmsmote/_approx.py): below it the
+# exact search costs at most about 2e8 pair distances, a few tenths of a
+# second on one core, and the results stay the reference's.
+AUTO_MIN_ROWS = 20_000
+
+
+def search_path(settings, m):
+    """``"exact"`` or ``"approximate"``: how the neighbours and the mean
+    distance of a kept set of ``m`` class rows are found."""
+    if m < 2 or settings.neighbors == "exact":
+        return "exact"
+    if settings.neighbors == "approximate" or m >= AUTO_MIN_ROWS:
+        return "approximate"
+    return "exact"
+
+
+def search_seed(source, class_index, cluster):
+    """The seed of one approximate search (``source`` from random_source):
+    from an int, a function of (int, class, cluster) alone, so that every
+    front end and every order of work finds the same; from a RandomState,
+    the next draws of it (only approximate searches draw)."""
+    if isinstance(source, numbers.Integral):
+        state = np.random.SeedSequence([int(source) % 2**64, class_index, cluster + 1])
+        return int(state.generate_state(1, np.uint64)[0])
+    return int(check_random_state(source).randint(0, 2**62, dtype=np.int64))
+
+
 def random_source(random_state):
     """An int seed (a fresh generator per kept cluster, as the reference),
     or the one RandomState every cluster draws from in turn."""
@@ -514,16 +547,22 @@ class KeptGroup:
     stored: tuple | None = None
 
 
-def allocate_class(settings, decision, mean_distances, dtype):
+def allocate_class(settings, decision, mean_distances, dtype, searches=None):
     """``(records, counts)`` of one class: its ``cluster_stats_`` records
     completed with the kept clusters' mean distances, log sparsities,
-    weights and samples to generate, and those samples per kept cluster."""
+    weights and samples to generate, and those samples per kept cluster.
+    ``searches``: per kept cluster, ``(path, standard error of the mean
+    distance)`` (default: exact, 0)."""
     weights, log_sparsity = cluster_weights(
         mean_distances, [r.class_count for r in decision.kept], settings.exponent, dtype)
     counts = [int(c) for c in allocate(decision.n_samples, weights, settings.allocation)]
+    if searches is None:
+        searches = [("exact", 0.0)] * len(decision.kept)
     done = iter([
-        replace(r, mean_distance=md, weight=float(w), log_sparsity=float(ls), n_generated=c)
-        for r, md, w, ls, c in zip(decision.kept, mean_distances, weights, log_sparsity, counts)
+        replace(r, mean_distance=md, weight=float(w), log_sparsity=float(ls), n_generated=c,
+                neighbors=path, mean_distance_se=float(se))
+        for r, md, w, ls, c, (path, se) in zip(decision.kept, mean_distances, weights,
+                                                log_sparsity, counts, searches)
     ])
     records = tuple(next(done) if r.kept else r for r in decision.records)
     return records, counts

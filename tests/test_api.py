@@ -56,7 +56,7 @@ def test_constructor_has_the_reference_parameters_and_defaults():
         assert ours[name].default == param.default
     extra = set(ours) - set(ref)
     assert extra == {"allocation", "no_cluster_policy", "small_clusters", "cluster_filter",
-                     "categorical_features"}
+                     "categorical_features", "neighbors"}
     assert ours["allocation"].default == "ceil"
 
 

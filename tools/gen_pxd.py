@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADERS = ["kms_common.h", "kms_kmeans.h", "kms_neighbors.h", "kms_generate.h",
-           "kms_sparse.h"]
+           "kms_sparse.h", "kms_approx.h"]
 OUTPUT = ROOT / "kmsmote" / "_kms.pxd"
 
 BANNER = """\

@@ -1,0 +1,140 @@
+/*
+ * kmsmote C core: the pieces of the approximate neighbour search of a large
+ * set of rows (kmsmote/_approx.py puts them together).
+ *
+ * - kms_nearest_centers: every row's p nearest cell centres, which decide
+ *   the cells the row joins before the exact search inside each cell
+ *   (kms_knn_sparsity_sets);
+ * - kms_pair_distances: the exact distances of given pairs of rows, which
+ *   rank the candidates the cells propose;
+ * - kms_sample_pair_distances: the summed distances of a seeded sample of
+ *   pairs, for the mean pairwise distance of a set too large to sum.
+ *
+ * Dense rows (row-major X of n_total x d, float32 or float64) and CSR rows
+ * (kms_csr_*, the layout of kms_sparse.h).  Every output depends only on
+ * its own row or pair: results never depend on the number of threads.
+ */
+#ifndef KMSMOTE_KMS_APPROX_H
+#define KMSMOTE_KMS_APPROX_H
+
+#include "kms_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* out[t] = |X[a[t]] - X[b[t]]| for t < n_pairs: the square root of the
+ * squared differences computed in double and summed over the features in
+ * ascending order from +0, the exact distance of kms_knn_sparsity's lists
+ * (bit for bit).  Requires every a[t], b[t] in [0, n_total)
+ * (KMS_ERR_BAD_INDEX); a non-finite distance gives KMS_ERR_NONFINITE. */
+int kms_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
+                           const kms_idx *a, const kms_idx *b,
+                           kms_idx n_pairs, double *out, const kms_ctx *ctx);
+int kms_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
+                           const kms_idx *a, const kms_idx *b,
+                           kms_idx n_pairs, double *out, const kms_ctx *ctx);
+
+/* Sampled pairs of the set {X[rows[0]], ..., X[rows[m-1]]}, m >= 2: pair
+ * number t (first <= t < first + n_pairs) joins a member drawn uniformly
+ * and one drawn uniformly among the others, from a counter-based stream of
+ * seed (so that a sample continued in several calls is the sample drawn at
+ * once).  sums[0] receives the sum of their distances (those of
+ * kms_pair_distances), sums[1] the sum of their squares, each added in
+ * pair order by chunks of KMS_CHUNK_ROWS (compensated), whatever the
+ * number of threads.  Requires m >= 2 (KMS_ERR_BAD_SHAPE), rows in
+ * [0, n_total) (KMS_ERR_BAD_INDEX), finite members (KMS_ERR_NONFINITE). */
+int kms_sample_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
+                                  const kms_idx *rows, kms_idx m, uint64_t seed,
+                                  kms_idx first, kms_idx n_pairs, double *sums,
+                                  const kms_ctx *ctx);
+int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
+                                  const kms_idx *rows, kms_idx m, uint64_t seed,
+                                  kms_idx first, kms_idx n_pairs, double *sums,
+                                  const kms_ctx *ctx);
+
+/* For every member i < m of the set {X[rows[0]], ..., X[rows[m-1]]}, the
+ * numbers of its p nearest centres among the k rows of centers (row-major
+ * k x d, the element type of X), nearest first, ties by ascending number:
+ * out[i * p + j].  Squared distances by the k-means expansion
+ * (|x|^2 - 2 x.c) + |c|^2 in double, as kms_assign forms them, so that
+ * out[i * p] is the centre kms_assign picks.  Requires 1 <= p <= k
+ * (KMS_ERR_BAD_K), rows in [0, n_total) (KMS_ERR_BAD_INDEX) and finite
+ * members and centres (KMS_ERR_NONFINITE). */
+int kms_nearest_centers_f64(const double *X, kms_idx n_total, kms_idx d,
+                            const kms_idx *rows, kms_idx m,
+                            const double *centers, kms_idx k, kms_idx p,
+                            kms_idx *out, const kms_ctx *ctx);
+int kms_nearest_centers_f32(const float *X, kms_idx n_total, kms_idx d,
+                            const kms_idx *rows, kms_idx m,
+                            const float *centers, kms_idx k, kms_idx p,
+                            kms_idx *out, const kms_ctx *ctx);
+
+/* The same for the rows of a CSR matrix (data, indices, indptr of n_total
+ * rows and d columns, as in kms_sparse.h; KMS_ERR_BAD_CSR if the rows read
+ * are malformed): equal, bit for bit, to the dense kernels on the matrix
+ * stored densely.  The centres stay dense (k x d). */
+int kms_csr_pair_distances_f64_i32(const double *data, const int32_t *indices,
+                                   const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                   const kms_idx *a, const kms_idx *b,
+                                   kms_idx n_pairs, double *out, const kms_ctx *ctx);
+int kms_csr_pair_distances_f64_i64(const double *data, const int64_t *indices,
+                                   const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                   const kms_idx *a, const kms_idx *b,
+                                   kms_idx n_pairs, double *out, const kms_ctx *ctx);
+int kms_csr_pair_distances_f32_i32(const float *data, const int32_t *indices,
+                                   const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                   const kms_idx *a, const kms_idx *b,
+                                   kms_idx n_pairs, double *out, const kms_ctx *ctx);
+int kms_csr_pair_distances_f32_i64(const float *data, const int64_t *indices,
+                                   const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                   const kms_idx *a, const kms_idx *b,
+                                   kms_idx n_pairs, double *out, const kms_ctx *ctx);
+
+int kms_csr_sample_pair_distances_f64_i32(const double *data, const int32_t *indices,
+                                          const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                          const kms_idx *rows, kms_idx m, uint64_t seed,
+                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          const kms_ctx *ctx);
+int kms_csr_sample_pair_distances_f64_i64(const double *data, const int64_t *indices,
+                                          const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                          const kms_idx *rows, kms_idx m, uint64_t seed,
+                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          const kms_ctx *ctx);
+int kms_csr_sample_pair_distances_f32_i32(const float *data, const int32_t *indices,
+                                          const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                          const kms_idx *rows, kms_idx m, uint64_t seed,
+                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          const kms_ctx *ctx);
+int kms_csr_sample_pair_distances_f32_i64(const float *data, const int64_t *indices,
+                                          const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                          const kms_idx *rows, kms_idx m, uint64_t seed,
+                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          const kms_ctx *ctx);
+
+int kms_csr_nearest_centers_f64_i32(const double *data, const int32_t *indices,
+                                    const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                    const kms_idx *rows, kms_idx m,
+                                    const double *centers, kms_idx k, kms_idx p,
+                                    kms_idx *out, const kms_ctx *ctx);
+int kms_csr_nearest_centers_f64_i64(const double *data, const int64_t *indices,
+                                    const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                    const kms_idx *rows, kms_idx m,
+                                    const double *centers, kms_idx k, kms_idx p,
+                                    kms_idx *out, const kms_ctx *ctx);
+int kms_csr_nearest_centers_f32_i32(const float *data, const int32_t *indices,
+                                    const int32_t *indptr, kms_idx n_total, kms_idx d,
+                                    const kms_idx *rows, kms_idx m,
+                                    const float *centers, kms_idx k, kms_idx p,
+                                    kms_idx *out, const kms_ctx *ctx);
+int kms_csr_nearest_centers_f32_i64(const float *data, const int64_t *indices,
+                                    const int64_t *indptr, kms_idx n_total, kms_idx d,
+                                    const kms_idx *rows, kms_idx m,
+                                    const float *centers, kms_idx k, kms_idx p,
+                                    kms_idx *out, const kms_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KMSMOTE_KMS_APPROX_H */

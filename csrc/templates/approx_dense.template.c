@@ -1,0 +1,258 @@
+/*
+ * kmsmote C core template: the approximate search's kernels on dense rows
+ * (kms_approx.h), one element type.
+ *
+ * Included by kms_approx.c.  Expects:
+ *
+ *   KMS_T                     element type (double or float)
+ *   KMS_LOCAL(name)           name with the element suffix
+ *   KMS_GATHER                the row gather of kms_internal.h for KMS_T
+ *   KMS_FN_PAIR_DISTANCES     the public names this instance defines
+ *   KMS_FN_SAMPLE_PAIR_DISTANCES
+ *   KMS_FN_NEAREST_CENTERS
+ */
+#ifndef KMS_T
+#error "approx_dense.template.c: define KMS_T before including this template"
+#endif
+#ifndef KMS_LOCAL
+#error "approx_dense.template.c: define KMS_LOCAL before including this template"
+#endif
+#ifndef KMS_GATHER
+#error "approx_dense.template.c: define KMS_GATHER before including this template"
+#endif
+#ifndef KMS_FN_PAIR_DISTANCES
+#error "approx_dense.template.c: define KMS_FN_PAIR_DISTANCES before including this template"
+#endif
+#ifndef KMS_FN_SAMPLE_PAIR_DISTANCES
+#error "approx_dense.template.c: define KMS_FN_SAMPLE_PAIR_DISTANCES before including this template"
+#endif
+#ifndef KMS_FN_NEAREST_CENTERS
+#error "approx_dense.template.c: define KMS_FN_NEAREST_CENTERS before including this template"
+#endif
+
+/* Squared distance of two rows: the differences in double, summed over the
+ * features in ascending order from +0 (the neighbour kernels' exact sum). */
+static inline double KMS_LOCAL(kms__sqdist)(const KMS_T *restrict x,
+                                            const KMS_T *restrict y, kms_idx d)
+{
+    double acc = 0.0;
+    for (kms_idx f = 0; f < d; f++) {
+        const double t = (double)x[f] - (double)y[f];
+        acc += t * t;
+    }
+    return acc;
+}
+
+int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *a, const kms_idx *b,
+                          kms_idx n_pairs, double *out, const kms_ctx *ctx)
+{
+    if (n_total < 0 || d < 0 || n_pairs < 0) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (n_pairs == 0) {
+        return KMS_OK;
+    }
+    if (a == NULL || b == NULL || out == NULL || (X == NULL && n_total > 0 && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (kms__pairs_bad_index(a, b, n_pairs, n_total)) {
+        return KMS_ERR_BAD_INDEX;
+    }
+    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+    const int nt = kms__threads(ctx, n_units);
+    (void)nt; /* read by the OpenMP pragmas only */
+    kms__poller poller = kms__poller_init(ctx);
+    int stop = 0, bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
+    reduction(| : bad)
+#endif
+    for (kms_idx u = 0; u < n_units; u++) {
+        const kms_idx t0 = u * KMS_CHUNK_ROWS;
+        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
+        if (kms__flag_get(&stop)) {
+            continue;
+        }
+        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * d)) {
+            kms__flag_set(&stop);
+            continue;
+        }
+        for (kms_idx t = t0; t < t1; t++) {
+            const double s = KMS_LOCAL(kms__sqdist)(X + a[t] * d, X + b[t] * d, d);
+            bad |= (s - s) != 0.0;
+            out[t] = sqrt(s);
+        }
+    }
+    if (stop) {
+        return KMS_ERR_INTERRUPTED;
+    }
+    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
+
+/* The members of a set, for kms__sample_pairs_run. */
+typedef struct KMS_LOCAL(kms__dense_set) {
+    const KMS_T *X;
+    kms_idx d;
+    const kms_idx *rows;
+} KMS_LOCAL(kms__dense_set);
+
+/* Four pairs side by side (each its own sum, features in order): four
+ * independent chains of additions instead of one. */
+static void KMS_LOCAL(kms__set_sqdists)(const void *src_, const kms_idx *i,
+                                        const kms_idx *j, kms_idx n, double *out)
+{
+    const KMS_LOCAL(kms__dense_set) *src = (const KMS_LOCAL(kms__dense_set) *)src_;
+    const kms_idx d = src->d;
+    kms_idx t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const KMS_T *restrict x[4], *restrict y[4];
+        double acc[4] = {0.0, 0.0, 0.0, 0.0};
+        for (int q = 0; q < 4; q++) {
+            x[q] = src->X + src->rows[i[t + q]] * d;
+            y[q] = src->X + src->rows[j[t + q]] * d;
+        }
+        for (kms_idx f = 0; f < d; f++) {
+            for (int q = 0; q < 4; q++) {
+                const double v = (double)x[q][f] - (double)y[q][f];
+                acc[q] += v * v;
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            out[t + q] = acc[q];
+        }
+    }
+    for (; t < n; t++) {
+        out[t] = KMS_LOCAL(kms__sqdist)(src->X + src->rows[i[t]] * d,
+                                        src->X + src->rows[j[t]] * d, d);
+    }
+}
+
+int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                                 const kms_idx *rows, kms_idx m, uint64_t seed,
+                                 kms_idx first, kms_idx n_pairs, double *sums,
+                                 const kms_ctx *ctx)
+{
+    if (n_total < 0 || d < 0 || m < 2 || first < 0 || n_pairs < 0 ||
+        sums == NULL || rows == NULL || (X == NULL && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    for (kms_idx i = 0; i < m; i++) {
+        if (rows[i] < 0 || rows[i] >= n_total) {
+            return KMS_ERR_BAD_INDEX;
+        }
+    }
+    const KMS_LOCAL(kms__dense_set) set = {X, d, rows};
+    return kms__sample_pairs_run(KMS_LOCAL(kms__set_sqdists), &set, m, seed, first,
+                                 n_pairs, sums, ctx);
+}
+
+int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
+                           const kms_idx *rows, kms_idx m,
+                           const KMS_T *centers, kms_idx k, kms_idx p,
+                           kms_idx *out, const kms_ctx *ctx)
+{
+    if (n_total < 0 || d < 0 || m < 0 || k < 0) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (p < 1 || p > k) {
+        return KMS_ERR_BAD_K;
+    }
+    if (m == 0) {
+        return KMS_OK;
+    }
+    if (rows == NULL || out == NULL || centers == NULL || (X == NULL && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    for (kms_idx i = 0; i < m; i++) {
+        if (rows[i] < 0 || rows[i] >= n_total) {
+            return KMS_ERR_BAD_INDEX;
+        }
+    }
+    /* The centres feature-major (Ct[f * kp + c], zero past k) and their
+     * squared norms, as kms_assign holds them. */
+    const kms_idx kp = kms__round_up(k, KMS_DIST_NP);
+    double *Ct = (double *)malloc((size_t)(d * kp + kp) * sizeof(double));
+    if (Ct == NULL) {
+        return KMS_ERR_NOMEM;
+    }
+    double *cn = Ct + d * kp;
+    int bad = 0;
+    for (kms_idx c = 0; c < kp; c++) {
+        double s = 0.0;
+        for (kms_idx f = 0; f < d; f++) {
+            const double v = c < k ? (double)centers[c * d + f] : 0.0;
+            Ct[f * kp + c] = v;
+            s += v * v;
+        }
+        cn[c] = s;
+        bad |= (s - s) != 0.0;
+    }
+    if (bad) {
+        free(Ct);
+        return KMS_ERR_NONFINITE;
+    }
+
+    const kms_idx n_units = (m + KMS_BLOCK - 1) / KMS_BLOCK;
+    const int nt = kms__threads(ctx, n_units);
+    /* Per thread: the gathered block (d x GATHER_LD), its norms, one strip
+     * (NP x BLOCK) and the block's lists (BLOCK x p distances). */
+    const size_t per_thread = (size_t)(d * KMS_GATHER_LD + KMS_BLOCK
+                                       + KMS_DIST_NP * KMS_BLOCK + KMS_BLOCK * p);
+    double *scratch = (double *)malloc((size_t)nt * per_thread * sizeof(double));
+    if (scratch == NULL) {
+        free(Ct);
+        return KMS_ERR_NOMEM;
+    }
+    const kms__dstrip_fn strip_fn = kms__dstrip_kernel();
+    kms__poller poller = kms__poller_init(ctx);
+    int stop = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : bad)
+#endif
+    {
+        double *At = scratch + (size_t)KMS_THREAD_ID() * per_thread;
+        double *xx = At + d * KMS_GATHER_LD;
+        double *strip = xx + KMS_BLOCK;
+        double *ld = strip + KMS_DIST_NP * KMS_BLOCK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (kms_idx u = 0; u < n_units; u++) {
+            const kms_idx i0 = u * KMS_BLOCK;
+            const kms_idx nr = KMS_MIN(KMS_BLOCK, m - i0);
+            if (kms__flag_get(&stop)) {
+                continue;
+            }
+            if (KMS_THREAD_ID() == 0 && kms__poll(&poller, nr * kp * d)) {
+                kms__flag_set(&stop);
+                continue;
+            }
+            bad |= KMS_GATHER(X, d, rows + i0, 0, nr, At, KMS_GATHER_LD, xx);
+            kms_idx *pl = out + i0 * p;
+            for (kms_idx q = 0; q < nr * p; q++) {
+                ld[q] = INFINITY;
+                pl[q] = k;
+            }
+            for (kms_idx c0 = 0; c0 < k; c0 += KMS_DIST_NP) {
+                /* Rows are the columns of the strip: strip[q * BLOCK + r] is
+                 * the distance of centre c0 + q to row r (kms_assign's). */
+                strip_fn(Ct + c0, kp, cn + c0, At, KMS_GATHER_LD, xx, d, nr,
+                         strip, KMS_BLOCK);
+                const kms_idx nq = KMS_MIN((kms_idx)KMS_DIST_NP, k - c0);
+                for (kms_idx r = 0; r < nr; r++) {
+                    for (kms_idx q = 0; q < nq; q++) {
+                        kms__topk_insert(ld + r * p, pl + r * p, p,
+                                         strip[q * KMS_BLOCK + r], c0 + q);
+                    }
+                }
+            }
+        }
+    }
+    free(scratch);
+    free(Ct);
+    if (stop) {
+        return KMS_ERR_INTERRUPTED;
+    }
+    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
