@@ -491,10 +491,15 @@ def section_recall(args, runs):
     # fewer seeds.
     stress_seeds = seeds[:3]
     variants = {"as shipped": (None, seeds), STRESS_NAME: (STRESS, stress_seeds)}
-    print(f"== recall: k in {ks}, seeds {seeds} (stress: {stress_seeds}); as shipped: CELL_ROWS={_approx.CELL_ROWS}, "
-          f"N_PROBE={_approx.N_PROBE}, AUTO_MIN_ROWS={_approx.AUTO_MIN_ROWS}", flush=True)
+    from kmsmote import _plan
+
+    auto_min_rows = getattr(_plan, "AUTO_MIN_ROWS", getattr(_approx, "AUTO_MIN_ROWS", None))
+    print(f"== recall: k in {ks}, seeds {seeds} (stress: {stress_seeds}); as shipped: "
+          f"CELL_ROWS={_approx.CELL_ROWS}, N_PROBE={_approx.N_PROBE}, "
+          f"EXACT_MEAN_PAIRS={getattr(_approx, 'EXACT_MEAN_PAIRS', None)}, "
+          f"AUTO_MIN_ROWS={auto_min_rows}", flush=True)
     out = {"ks": ks, "seeds": seeds, "stress_seeds": stress_seeds, "cell_rows": _approx.CELL_ROWS, "n_probe": _approx.N_PROBE,
-           "auto_min_rows": _approx.AUTO_MIN_ROWS,
+           "auto_min_rows": auto_min_rows,
            "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
            "stress": STRESS, "groups": {}}
     for group, X, sets in recall_groups(args.quick):
@@ -576,9 +581,9 @@ def section_allocation(args, runs):
 # --------------------------------------------------------------------------
 
 
-def _git_commit():
+def _git(*argv):
     try:
-        return subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "-C", HERE, *argv], capture_output=True,
                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -603,11 +608,15 @@ def main(argv=None):
     import kmsmote
 
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    meta = {"date": stamp, "argv": sys.argv[1:], "commit": _git_commit(), "nproc": os.cpu_count(),
+    meta = {"date": stamp, "argv": sys.argv[1:], "commit": _git("rev-parse", "HEAD"),
+            # Uncommitted changes to the measured code, if any.
+            "modified": (_git("status", "--porcelain", "--", "kmsmote", "csrc") or "").splitlines(), "nproc": os.cpu_count(),
             "loadavg_start": os.getloadavg(), "python": platform.python_version(),
             "kmsmote": kmsmote.__version__, "cache": CACHE}
     print(f"# python bench/approx.py {' '.join(sys.argv[1:])}  ({stamp}; commit {meta['commit']}; "
-          f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})", flush=True)
+          f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})"
+          + (f"; uncommitted changes: {', '.join(meta['modified'])}" if meta["modified"] else ""),
+          flush=True)
     runs = Runs(args.timeout)
     results = {}
     handlers = {"large": section_large, "scaling": section_scaling, "recall": section_recall,

@@ -881,7 +881,7 @@ def neighbors_main(args):
         "python": platform.python_version(), "kmsmote": kmsmote.__version__, "commit": commit,
         "cell_rows": _approx.CELL_ROWS, "stress": STRESS,
         "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
-        "n_probe": _approx.N_PROBE, "auto_min_rows": _approx.AUTO_MIN_ROWS,
+        "n_probe": _approx.N_PROBE,
     }
     out = args.out or os.path.join(RESULTS, "quality-neighbors")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
