@@ -39,19 +39,22 @@ int kms_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
  * number t (first <= t < first + n_pairs) joins a member drawn uniformly
  * and one drawn uniformly among the others, from a counter-based stream of
  * seed (so that a sample continued in several calls is the sample drawn at
- * once).  sums[0] receives the sum of their distances (those of
- * kms_pair_distances), sums[1] the sum of their squares, each added in
- * pair order by chunks of KMS_CHUNK_ROWS (compensated), whatever the
- * number of threads.  Requires m >= 2 (KMS_ERR_BAD_SHAPE), rows in
+ * once).  sums[q] (q < 4) receives the sum over the pairs of
+ * (distance / scale)^(q + 1), the distance being that of
+ * kms_pair_distances, each sum added in pair order by chunks of
+ * KMS_CHUNK_ROWS (compensated), whatever the number of threads.  The
+ * first two give the sample's mean and variance, all four those of the
+ * mean corrected by the exactly known mean squared distance (a control
+ * variate).  Requires m >= 2 and scale > 0 (KMS_ERR_BAD_SHAPE), rows in
  * [0, n_total) (KMS_ERR_BAD_INDEX), finite members (KMS_ERR_NONFINITE). */
 int kms_sample_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
                                   const kms_idx *rows, kms_idx m, uint64_t seed,
-                                  kms_idx first, kms_idx n_pairs, double *sums,
-                                  const kms_ctx *ctx);
+                                  kms_idx first, kms_idx n_pairs, double scale,
+                                  double *sums, const kms_ctx *ctx);
 int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                                   const kms_idx *rows, kms_idx m, uint64_t seed,
-                                  kms_idx first, kms_idx n_pairs, double *sums,
-                                  const kms_ctx *ctx);
+                                  kms_idx first, kms_idx n_pairs, double scale,
+                                  double *sums, const kms_ctx *ctx);
 
 /* For every member i < m of the set {X[rows[0]], ..., X[rows[m-1]]}, the
  * numbers of its p nearest centres among the k rows of centers (row-major
@@ -94,22 +97,26 @@ int kms_csr_pair_distances_f32_i64(const float *data, const int64_t *indices,
 int kms_csr_sample_pair_distances_f64_i32(const double *data, const int32_t *indices,
                                           const int32_t *indptr, kms_idx n_total, kms_idx d,
                                           const kms_idx *rows, kms_idx m, uint64_t seed,
-                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          kms_idx first, kms_idx n_pairs, double scale,
+                                          double *sums,
                                           const kms_ctx *ctx);
 int kms_csr_sample_pair_distances_f64_i64(const double *data, const int64_t *indices,
                                           const int64_t *indptr, kms_idx n_total, kms_idx d,
                                           const kms_idx *rows, kms_idx m, uint64_t seed,
-                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          kms_idx first, kms_idx n_pairs, double scale,
+                                          double *sums,
                                           const kms_ctx *ctx);
 int kms_csr_sample_pair_distances_f32_i32(const float *data, const int32_t *indices,
                                           const int32_t *indptr, kms_idx n_total, kms_idx d,
                                           const kms_idx *rows, kms_idx m, uint64_t seed,
-                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          kms_idx first, kms_idx n_pairs, double scale,
+                                          double *sums,
                                           const kms_ctx *ctx);
 int kms_csr_sample_pair_distances_f32_i64(const float *data, const int64_t *indices,
                                           const int64_t *indptr, kms_idx n_total, kms_idx d,
                                           const kms_idx *rows, kms_idx m, uint64_t seed,
-                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          kms_idx first, kms_idx n_pairs, double scale,
+                                          double *sums,
                                           const kms_ctx *ctx);
 
 int kms_csr_nearest_centers_f64_i32(const double *data, const int32_t *indices,

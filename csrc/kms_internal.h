@@ -196,14 +196,15 @@ static inline double kms__uniform(uint64_t seed, uint64_t counter)
 }
 
 /* Pair number t of the sampled pairs of a set of m >= 2 members (seed):
- * i uniform in [0, m), j uniform among the other m - 1 members. */
+ * i uniform in [0, m), j uniform among the other m - 1 members, from the
+ * two 32-bit halves of one hash of (seed, t) (the bias, below m / 2^32,
+ * is far below any sampling error). */
 static inline void kms__sample_pair(uint64_t seed, uint64_t t, kms_idx m,
                                     kms_idx *i, kms_idx *j)
 {
-    kms_idx a = (kms_idx)(kms__uniform(seed, 2 * t) * (double)m);
-    kms_idx b = (kms_idx)(kms__uniform(seed, 2 * t + 1) * (double)(m - 1));
-    a = a < m ? a : m - 1;
-    b = b < m - 1 ? b : m - 2;
+    const uint64_t h = kms__mix64(seed ^ kms__mix64(t + UINT64_C(0x9e3779b97f4a7c15)));
+    const kms_idx a = (kms_idx)(((h >> 32) * (uint64_t)m) >> 32);
+    const kms_idx b = (kms_idx)(((h & UINT64_C(0xffffffff)) * (uint64_t)(m - 1)) >> 32);
     *i = a;
     *j = b + (b >= a);
 }
@@ -215,27 +216,30 @@ typedef void (*kms__pairs_sq_fn)(const void *src, const kms_idx *i,
 
 /* The driver of kms_sample_pair_distances (dense and CSR): pairs
  * first .. first + n_pairs - 1 of kms__sample_pair, by chunks of
- * KMS_CHUNK_ROWS, each chunk's sums kept apart and added in chunk order.
- * Returns a status. */
+ * KMS_CHUNK_ROWS, each chunk's sums of the powers 1 to 4 of
+ * distance / scale kept apart and added in chunk order.  Returns a
+ * status. */
 static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
                                         kms_idx m, uint64_t seed, kms_idx first,
-                                        kms_idx n_pairs, double *sums,
+                                        kms_idx n_pairs, double scale, double *sums,
                                         const kms_ctx *ctx)
 {
-    sums[0] = 0.0;
-    sums[1] = 0.0;
+    for (int q = 0; q < 4; q++) {
+        sums[q] = 0.0;
+    }
     if (n_pairs == 0) {
         return KMS_OK;
     }
     const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
     const int nt = kms__threads(ctx, n_units);
-    /* Per chunk two sums; per thread the chunk's pairs and distances. */
-    double *part = (double *)malloc(((size_t)n_units * 2 +
+    /* Per chunk four sums; per thread the chunk's pairs and distances. */
+    double *part = (double *)malloc(((size_t)n_units * 4 +
                                      (size_t)nt * 3 * KMS_CHUNK_ROWS) * sizeof(double));
     if (part == NULL) {
         return KMS_ERR_NOMEM;
     }
-    double *work = part + 2 * n_units;
+    double *work = part + 4 * n_units;
+    const double inv2 = 1.0 / (scale * scale);
     (void)nt; /* read by the OpenMP pragmas only */
     kms__poller poller = kms__poller_init(ctx);
     int stop = 0, bad = 0;
@@ -260,24 +264,28 @@ static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
             kms__sample_pair(seed, (uint64_t)(first + t), m, &pi[t - t0], &pj[t - t0]);
         }
         sq(src, pi, pj, t1 - t0, d2);
-        kms__ksum acc = {0.0, 0.0}, acc2 = {0.0, 0.0};
+        kms__ksum acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
         for (kms_idx t = 0; t < t1 - t0; t++) {
-            const double s2 = d2[t];
+            const double s2 = d2[t] * inv2; /* (distance / scale)^2 */
             bad |= (s2 - s2) != 0.0;
-            kms__ksum_add(&acc, sqrt(s2));
-            kms__ksum_add(&acc2, s2);
+            const double s1 = sqrt(s2);
+            kms__ksum_add(&acc[0], s1);
+            kms__ksum_add(&acc[1], s2);
+            kms__ksum_add(&acc[2], s1 * s2);
+            kms__ksum_add(&acc[3], s2 * s2);
         }
-        part[2 * u] = kms__ksum_value(&acc);
-        part[2 * u + 1] = kms__ksum_value(&acc2);
+        for (int q = 0; q < 4; q++) {
+            part[4 * u + q] = kms__ksum_value(&acc[q]);
+        }
     }
     if (!stop && !bad) {
-        kms__ksum tot = {0.0, 0.0}, tot2 = {0.0, 0.0};
-        for (kms_idx u = 0; u < n_units; u++) {
-            kms__ksum_add(&tot, part[2 * u]);
-            kms__ksum_add(&tot2, part[2 * u + 1]);
+        for (int q = 0; q < 4; q++) {
+            kms__ksum tot = {0.0, 0.0};
+            for (kms_idx u = 0; u < n_units; u++) {
+                kms__ksum_add(&tot, part[4 * u + q]);
+            }
+            sums[q] = kms__ksum_value(&tot);
         }
-        sums[0] = kms__ksum_value(&tot);
-        sums[1] = kms__ksum_value(&tot2);
     }
     free(part);
     if (stop) {

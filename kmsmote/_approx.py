@@ -18,7 +18,10 @@ still lies between two class samples of one cluster.
 Mean pairwise distance: exact (the exact path's pair sum) while the set has
 at most ``EXACT_MEAN_PAIRS`` pairs, which costs less than a sample precise
 enough; above, the mean of the distances of a seeded sample of pairs drawn
-uniformly with replacement, in batches, until its standard error is below
+uniformly with replacement, corrected by the exact mean of the squared
+distance (a control variate: known in one pass over the rows, and so
+closely tied to the distance that the correction removes most of the
+sampling error), in batches, until its standard error is below
 ``TARGET_RELATIVE_SE`` of the mean (at least ``MIN_PAIRS`` and at most
 ``MAX_PAIRS`` pairs).  The standard error is reported.
 
@@ -49,9 +52,9 @@ CELL_ITERATIONS = 6
 # The mean pairwise distance: exact up to this many pairs; above, sampled.
 EXACT_MEAN_PAIRS = 1 << 26
 TARGET_RELATIVE_SE = 1e-4
-MIN_PAIRS = 1 << 18
+MIN_PAIRS = 1 << 16
 MAX_PAIRS = 1 << 24
-_BATCH = 1 << 18
+_BATCH = 1 << 16
 _PARALLEL_WORK = 1 << 28
 
 
@@ -163,26 +166,56 @@ def _exhaustive(X, rows, who, k, n_threads):
     return out
 
 
+def _mean_square_distance(X):
+    """The exact mean of the squared distance over the pairs of rows of X
+    (all rows form the set): ``2 / (m - 1)`` times the summed squared
+    distances to the centroid."""
+    m = X.shape[0]
+    if _is_sparse(X):
+        centroid = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        squares = X.multiply(X).sum(dtype=np.float64)
+        spread = max(float(squares) - m * float(centroid @ centroid), 0.0)
+    else:
+        centroid = X.mean(axis=0, dtype=np.float64)
+        spread = 0.0
+        for start in range(0, m, 65536):
+            part = X[start:start + 65536] - centroid
+            spread += float(np.einsum("ij,ij->", part, part))
+    return 2.0 * spread / (m - 1)
+
+
 def _mean_distance(X, rows, seed, n_threads):
     """(mean, standard error, pairs sampled) of the set's pairwise distance;
-    ``None`` when the exact mean is the cheaper one."""
+    ``None`` when the exact mean is the cheaper one.
+
+    The sample's mean distance is corrected by the exactly known mean of
+    the squared distance (a control variate): the two are so closely
+    related that the correction removes most of the sampling error, for a
+    given precision one to two orders of magnitude fewer pairs.
+    """
     m = rows.size
     if m * (m - 1) // 2 <= EXACT_MEAN_PAIRS:
         return None
     sample = (_neighbors.csr_sample_pair_distances if _is_sparse(X)
               else _neighbors.sample_pair_distances)
-    total = total_sq = 0.0
+    # Distances in units of the root mean square distance: the squared
+    # ones then have mean 1 exactly.
+    scale = math.sqrt(_mean_square_distance(X[rows] if rows.size != X.shape[0] else X))
+    if not scale > 0.0:
+        return 0.0, 0.0, 0
+    sums = np.zeros(4)
     n = 0
     while True:
-        s, s2 = sample(X, rows, seed, n, _BATCH, n_threads)
-        total += s
-        total_sq += s2
+        sums += sample(X, rows, seed, n, _BATCH, scale, n_threads)
         n += _BATCH
-        mean = total / n
-        var = max(total_sq / n - mean * mean, 0.0) * n / (n - 1)
-        se = math.sqrt(var / n)
+        a, b, ab, bb = sums / n  # means of d, d^2, d^3, d^4 (d in units of scale)
+        f = n / (n - 1)
+        var_a, var_b, cov = (b - a * a) * f, (bb - b * b) * f, (ab - a * b) * f
+        beta = cov / var_b if var_b > 0.0 else 0.0
+        mean = a - beta * (b - 1.0)
+        se = math.sqrt(max(var_a - beta * cov, 0.0) / n)
         if n >= MIN_PAIRS and (se <= TARGET_RELATIVE_SE * mean or n >= MAX_PAIRS):
-            return mean, se, n
+            return float(mean * scale), float(se * scale), n
 
 
 def search(X, rows, k, seed, n_threads):

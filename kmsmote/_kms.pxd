@@ -286,13 +286,13 @@ cdef extern from "kms_approx.h" nogil:
 
     int kms_sample_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
                                       const kms_idx *rows, kms_idx m, uint64_t seed,
-                                      kms_idx first, kms_idx n_pairs, double *sums,
-                                      const kms_ctx *ctx)
+                                      kms_idx first, kms_idx n_pairs, double scale,
+                                      double *sums, const kms_ctx *ctx)
 
     int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                                       const kms_idx *rows, kms_idx m, uint64_t seed,
-                                      kms_idx first, kms_idx n_pairs, double *sums,
-                                      const kms_ctx *ctx)
+                                      kms_idx first, kms_idx n_pairs, double scale,
+                                      double *sums, const kms_ctx *ctx)
 
     int kms_nearest_centers_f64(const double *X, kms_idx n_total, kms_idx d,
                                 const kms_idx *rows, kms_idx m, const double *centers,
@@ -327,30 +327,30 @@ cdef extern from "kms_approx.h" nogil:
                                               const int32_t *indptr, kms_idx n_total,
                                               kms_idx d, const kms_idx *rows, kms_idx m,
                                               uint64_t seed, kms_idx first,
-                                              kms_idx n_pairs, double *sums,
-                                              const kms_ctx *ctx)
+                                              kms_idx n_pairs, double scale,
+                                              double *sums, const kms_ctx *ctx)
 
     int kms_csr_sample_pair_distances_f64_i64(const double *data,
                                               const int64_t *indices,
                                               const int64_t *indptr, kms_idx n_total,
                                               kms_idx d, const kms_idx *rows, kms_idx m,
                                               uint64_t seed, kms_idx first,
-                                              kms_idx n_pairs, double *sums,
-                                              const kms_ctx *ctx)
+                                              kms_idx n_pairs, double scale,
+                                              double *sums, const kms_ctx *ctx)
 
     int kms_csr_sample_pair_distances_f32_i32(const float *data, const int32_t *indices,
                                               const int32_t *indptr, kms_idx n_total,
                                               kms_idx d, const kms_idx *rows, kms_idx m,
                                               uint64_t seed, kms_idx first,
-                                              kms_idx n_pairs, double *sums,
-                                              const kms_ctx *ctx)
+                                              kms_idx n_pairs, double scale,
+                                              double *sums, const kms_ctx *ctx)
 
     int kms_csr_sample_pair_distances_f32_i64(const float *data, const int64_t *indices,
                                               const int64_t *indptr, kms_idx n_total,
                                               kms_idx d, const kms_idx *rows, kms_idx m,
                                               uint64_t seed, kms_idx first,
-                                              kms_idx n_pairs, double *sums,
-                                              const kms_ctx *ctx)
+                                              kms_idx n_pairs, double scale,
+                                              double *sums, const kms_ctx *ctx)
 
     int kms_csr_nearest_centers_f64_i32(const double *data, const int32_t *indices,
                                         const int32_t *indptr, kms_idx n_total,
@@ -614,14 +614,15 @@ cdef inline int kms_pair_distances(const floating *X, kms_idx n_total, kms_idx d
 
 cdef inline int kms_sample_pair_distances(const floating *X, kms_idx n_total, kms_idx d,
                                           const kms_idx *rows, kms_idx m, uint64_t seed,
-                                          kms_idx first, kms_idx n_pairs, double *sums,
+                                          kms_idx first, kms_idx n_pairs, double scale,
+                                          double *sums,
                                           const kms_ctx *ctx) noexcept nogil:
     if floating is double:
         return kms_sample_pair_distances_f64(X, n_total, d, rows, m, seed, first,
-                                             n_pairs, sums, ctx)
+                                             n_pairs, scale, sums, ctx)
     else:
         return kms_sample_pair_distances_f32(X, n_total, d, rows, m, seed, first,
-                                             n_pairs, sums, ctx)
+                                             n_pairs, scale, sums, ctx)
 
 
 cdef inline int kms_nearest_centers(const floating *X, kms_idx n_total, kms_idx d,
@@ -658,24 +659,25 @@ cdef inline int kms_csr_sample_pair_distances(const floating *data,
                                               const kms_index *indptr, kms_idx n_total,
                                               kms_idx d, const kms_idx *rows, kms_idx m,
                                               uint64_t seed, kms_idx first,
-                                              kms_idx n_pairs, double *sums,
+                                              kms_idx n_pairs, double scale,
+                                              double *sums,
                                               const kms_ctx *ctx) noexcept nogil:
     if floating is double and kms_index is int32_t:
         return kms_csr_sample_pair_distances_f64_i32(data, indices, indptr, n_total, d,
                                                      rows, m, seed, first, n_pairs,
-                                                     sums, ctx)
+                                                     scale, sums, ctx)
     elif floating is double and kms_index is int64_t:
         return kms_csr_sample_pair_distances_f64_i64(data, indices, indptr, n_total, d,
                                                      rows, m, seed, first, n_pairs,
-                                                     sums, ctx)
+                                                     scale, sums, ctx)
     elif floating is float and kms_index is int32_t:
         return kms_csr_sample_pair_distances_f32_i32(data, indices, indptr, n_total, d,
                                                      rows, m, seed, first, n_pairs,
-                                                     sums, ctx)
+                                                     scale, sums, ctx)
     else:
         return kms_csr_sample_pair_distances_f32_i64(data, indices, indptr, n_total, d,
                                                      rows, m, seed, first, n_pairs,
-                                                     sums, ctx)
+                                                     scale, sums, ctx)
 
 
 cdef inline int kms_csr_nearest_centers(const floating *data, const kms_index *indices,

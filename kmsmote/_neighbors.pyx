@@ -473,40 +473,49 @@ def _check_sample(rows_arr, seed, first, n_pairs, str func):
     return seed, first, n_pairs
 
 
-def sample_pair_distances(const floating[:, ::1] X, rows, seed, first, n_pairs, n_threads):
-    """(sum of the distances, sum of their squares) of the sampled pairs
+def _check_scale(scale, str func):
+    scale = float(scale)
+    if not (scale > 0.0 and scale < float("inf")):
+        raise ValueError(f"{func}: scale must be a positive finite number, got {scale}")
+    return scale
+
+
+def sample_pair_distances(const floating[:, ::1] X, rows, seed, first, n_pairs, scale,
+                          n_threads):
+    """Sums of the powers 1 to 4 of distance / scale over the sampled pairs
     first .. first + n_pairs - 1 of the set ``rows`` of X (pair t: a
     uniform member and a uniform other member, from a counter-based stream
-    of ``seed``; see csrc/kms_approx.h).  The same for CSR input
-    (csr_sample_pair_distances)."""
+    of ``seed``; see csrc/kms_approx.h), as a tuple of 4 floats.  The same
+    for CSR input (csr_sample_pair_distances)."""
     func = "sample_pair_distances"
     cdef int64_t n_total = X.shape[0], d = X.shape[1]
     cdef int nt = _kms_threads(n_threads)
     R_arr = _rows_array(rows, func, n_total)
     c_seed, c_first, c_n = _check_sample(R_arr, seed, first, n_pairs, func)
+    cdef double c_scale = _check_scale(scale, func)
     cdef const int64_t[::1] R = R_arr
     cdef uint64_t s = c_seed
     cdef int64_t f0 = c_first, n = c_n
-    cdef double sums[2]
+    cdef double sums[4]
     cdef int status
     cdef kms_ctx ctx
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
         status = kms_sample_pair_distances(&X[0, 0], n_total, d, &R[0], R.shape[0], s,
-                                           f0, n, sums, &ctx)
+                                           f0, n, c_scale, sums, &ctx)
     _kms_check(status, &sig, func, f"{n} pairs of a set of {R.shape[0]} rows of X "
                                    f"with shape ({n_total}, {d})")
-    return float(sums[0]), float(sums[1])
+    return tuple(float(sums[q]) for q in range(4))
 
 
 def _csr_sample_kernel(const floating[::1] data, const kms_index[::1] indices,
                        const kms_index[::1] indptr, int64_t n_total, int64_t d,
                        const int64_t[::1] rows, uint64_t seed, int64_t first,
-                       int64_t n_pairs, int nt):
+                       int64_t n_pairs, double scale, int nt):
     cdef const floating *dp = &data[0] if data.shape[0] > 0 else NULL
     cdef const kms_index *ip = &indices[0] if indices.shape[0] > 0 else NULL
-    cdef double sums[2]
+    cdef double sums[4]
     cdef int status
     cdef kms_ctx ctx
     cdef _KmsSignal sig
@@ -514,14 +523,14 @@ def _csr_sample_kernel(const floating[::1] data, const kms_index[::1] indices,
     with nogil:
         status = kms_csr_sample_pair_distances(dp, ip, &indptr[0], n_total, d, &rows[0],
                                                rows.shape[0], seed, first, n_pairs,
-                                               sums, &ctx)
+                                               scale, sums, &ctx)
     _kms_check(status, &sig, "csr_sample_pair_distances",
                f"{n_pairs} pairs of a set of {rows.shape[0]} rows of X with shape "
                f"({n_total}, {d})")
-    return float(sums[0]), float(sums[1])
+    return tuple(float(sums[q]) for q in range(4))
 
 
-def csr_sample_pair_distances(X, rows, seed, first, n_pairs, n_threads):
+def csr_sample_pair_distances(X, rows, seed, first, n_pairs, scale, n_threads):
     """sample_pair_distances of the rows of a sparse matrix: the same sums
     as on ``X.toarray()``."""
     func = "csr_sample_pair_distances"
@@ -529,6 +538,7 @@ def csr_sample_pair_distances(X, rows, seed, first, n_pairs, n_threads):
     nt = _kms_threads(n_threads)
     r = _rows_array(rows, func, parts[3])
     seed, first, n_pairs = _check_sample(r, seed, first, n_pairs, func)
+    scale = _check_scale(scale, func)
     data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
     return _csr_sample_kernel(data, indices, indptr, n_total, d, r, seed, first, n_pairs,
-                              nt)
+                              scale, nt)

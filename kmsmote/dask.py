@@ -65,7 +65,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _generate, _kmeans
-from ._data import _Data, neighbour_groups, scale_exponent
+from ._data import _Data, scale_exponent, search_groups
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE as _KMeansSMOTE
 from ._plan import (
@@ -73,6 +73,8 @@ from ._plan import (
     PlanSettings,
     allocate_class,
     decide_class,
+    search_path,
+    search_seed,
     seeded_draws,
     weight_dtype,
 )
@@ -253,20 +255,23 @@ def _split(xpart, ypart, kind, dtype, labeller, classes, table, n_groups):
     return tuple(work[order[bounds[g]:bounds[g + 1]]] for g in range(n_groups))
 
 
-def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, *pieces):
+def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, path,
+                seed, *pieces):
     """The shuffle's reduce side: one kept cluster's class rows, in global row
     order, with their neighbours and mean distance (the single-machine
-    code, run on those rows)."""
+    code, run on those rows, on the path and with the seed it takes)."""
     Xc = np.concatenate(pieces)
     data = _Data(Xc, n_threads, exponent)
     rows = np.arange(Xc.shape[0], dtype=np.int64)
-    [(nn, mean_distance)] = neighbour_groups(data, [rows], n_neighbors, nn_k, fast_nn,
-                                             reference_order=fast_nn and not own_clusterer)
-    return {"X": data.work, "nn": nn, "mean_distance": mean_distance}
+    [(nn, mean_distance, se, taken)] = search_groups(
+        data, [rows], [path], [seed], n_neighbors, nn_k, fast_nn,
+        reference_order=fast_nn and not own_clusterer)
+    return {"X": data.work, "nn": nn, "mean_distance": mean_distance, "se": se,
+            "path": taken}
 
 
 def _summary(group):
-    return group["nn"].shape, group["mean_distance"]
+    return group["nn"].shape, group["mean_distance"], group["se"], group["path"]
 
 
 def _draws(seed, high, count, bounds):
@@ -516,10 +521,12 @@ class_paths_, n_features_in_, feature_names_in_
         self._labeller_key = delayed(labeller, pure=True)
         report_phase("neighbours")
         decisions = self._plan(settings, labeller)
+        order = list(self.sampling_strategy_)
         groups = [{"label": d.label, "pos": int(np.searchsorted(inp["classes"], d.label)),
-                   "cluster": r.cluster, "m": r.class_count}
+                   "cluster": r.cluster, "m": r.class_count,
+                   "class_index": order.index(d.label)}
                   for d in decisions for r in d.kept]
-        self._neighbour_tasks(groups, labeller)
+        self._neighbour_tasks(settings, groups, labeller)
         self._allocate_groups(settings, decisions, groups)
         report_phase("generation")
         notes = tuple(note for d in decisions for note in d.notes)
@@ -880,7 +887,7 @@ class_paths_, n_features_in_, feature_names_in_
                 "smaller, or raise max_cluster_bytes if the workers have the memory."
             )
 
-    def _neighbour_tasks(self, groups, labeller):
+    def _neighbour_tasks(self, settings, groups, labeller):
         """Shuffle the class rows of every kept group to one task each, find
         neighbours and mean distances there (kept on the workers), and bring
         back two numbers per group."""
@@ -906,15 +913,22 @@ class_paths_, n_features_in_, feature_names_in_
         ]
         fast_nn = is_plain_euclidean_nn(self.nn_k_)
         own = isinstance(self.kmeans_estimator_, KMeans)
+        # The single-machine path and seed of every group: the same output
+        # for the same centres and int seed.
+        paths = [search_path(settings, g["m"]) if fast_nn else "exact" for g in groups]
+        seeds = [search_seed(self._seed_, g["class_index"], g["cluster"])
+                 if path == "approximate" else None for g, path in zip(groups, paths)]
         tasks = [
             delayed(_neighbours)(n_neighbors, fast_nn, self.nn_k_, own, inp["exponent"],
-                                 self._task_threads, *[s[i] for s in splits])
+                                 self._task_threads, paths[i], seeds[i],
+                                 *[s[i] for s in splits])
             for i in range(G)
         ]
         results = dask.persist(*tasks)
         summaries = _compute(*[delayed(_summary)(r) for r in results])
-        for g, r, (shape, mean_distance) in zip(groups, results, summaries):
+        for g, r, (shape, mean_distance, se, path) in zip(groups, results, summaries):
             g["task"], g["nn_shape"], g["mean_distance"] = r, shape, mean_distance
+            g["search"] = (path, se)
 
     def _allocate_groups(self, settings, decisions, groups):
         """Samples per kept group (the plan's allocation, from the mean
@@ -925,7 +939,8 @@ class_paths_, n_features_in_, feature_names_in_
             mine = groups[at:at + len(decision.kept)]
             at += len(mine)
             records, counts = allocate_class(settings, decision,
-                                             [g["mean_distance"] for g in mine], dtype)
+                                             [g["mean_distance"] for g in mine], dtype,
+                                             [g["search"] for g in mine])
             self.cluster_stats_.extend(r.as_dict() for r in records)
             for g, count in zip(mine, counts):
                 g["count"] = count

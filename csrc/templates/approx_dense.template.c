@@ -130,10 +130,11 @@ static void KMS_LOCAL(kms__set_sqdists)(const void *src_, const kms_idx *i,
 
 int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
                                  const kms_idx *rows, kms_idx m, uint64_t seed,
-                                 kms_idx first, kms_idx n_pairs, double *sums,
+                                 kms_idx first, kms_idx n_pairs, double scale,
+                                 double *sums,
                                  const kms_ctx *ctx)
 {
-    if (n_total < 0 || d < 0 || m < 2 || first < 0 || n_pairs < 0 ||
+    if (n_total < 0 || d < 0 || m < 2 || first < 0 || n_pairs < 0 || !(scale > 0.0) ||
         sums == NULL || rows == NULL || (X == NULL && d > 0)) {
         return KMS_ERR_BAD_SHAPE;
     }
@@ -144,7 +145,7 @@ int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
     }
     const KMS_LOCAL(kms__dense_set) set = {X, d, rows};
     return kms__sample_pairs_run(KMS_LOCAL(kms__set_sqdists), &set, m, seed, first,
-                                 n_pairs, sums, ctx);
+                                 n_pairs, scale, sums, ctx);
 }
 
 int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
