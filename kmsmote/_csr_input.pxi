@@ -160,17 +160,18 @@ def _csr_canonical(parts, str func, rows=None):
     return data, indices, indptr, n, d, rows
 
 
-def _rows_array(rows, str func, int64_t n_total):
-    """rows as a contiguous int64 array inside [0, n_total)."""
+def _rows_array(rows, str func, int64_t n_total, str name="rows"):
+    """rows as a contiguous int64 array inside [0, n_total) (``name``: the
+    argument's name in the messages)."""
     r = np.asarray(rows)
     if r.ndim != 1:
-        raise ValueError(f"{func}: rows must be 1-D, got shape {r.shape}")
+        raise ValueError(f"{func}: {name} must be 1-D, got shape {r.shape}")
     if r.size and r.dtype.kind not in "iu":
-        raise ValueError(f"{func}: rows must hold integers, got {r.dtype}")
+        raise ValueError(f"{func}: {name} must hold integers, got {r.dtype}")
     r = np.ascontiguousarray(r, dtype=np.int64)
     cdef const int64_t[::1] R = r
     _kms_check_indices(&R[0] if R.shape[0] > 0 else NULL, R.shape[0], n_total, func,
-                       "rows", "n_total")
+                       name, "n_total")
     return r
 
 

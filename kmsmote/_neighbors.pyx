@@ -306,8 +306,8 @@ def csr_knn_sparsity_sets(X, rows, offsets, ks, n_threads):
 
 
 def _pair_arrays(a, b, str func, int64_t n_total):
-    a = _rows_array(a, func, n_total)
-    b = _rows_array(b, func, n_total)
+    a = _rows_array(a, func, n_total, "a")
+    b = _rows_array(b, func, n_total, "b")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"{func}: a and b must have the same length, got "
                          f"{a.shape[0]} and {b.shape[0]}")

@@ -148,6 +148,33 @@ def test_same_seed_same_result_any_partitioning_and_workers(client, data):
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
+def test_approximate_path_equals_single_machine_on_any_partitioning(client, data):
+    # Three clusters: class 1 holds about 15,000 rows in each, so that its
+    # neighbours come from cells and its mean distances from samples.
+    X, y = data
+    X = X.astype(np.float32)
+    km, fixed = fixed_kmeans(X, k=3)
+    params = dict(PARAMS, neighbors="approximate")
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
+    X_ref, y_ref = ref.fit_resample(X, y)
+    sampled = [r for r in ref.cluster_stats_ if r["kept"] and r["mean_distance_se"] > 0]
+    assert sampled and all(r["neighbors"] == "approximate" for r in sampled)
+    keys = ("neighbors", "mean_distance_se")
+    est = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+    X_res, y_res = dask.compute(*est.fit_resample(
+        on_cluster(client, X, uneven_chunks(N_ROWS)), on_cluster(client, y, 40_000)))
+    assert np.array_equal(X_res, X_ref) and np.array_equal(y_res, y_ref)
+    assert stats_view(est.cluster_stats_) == stats_view(ref.cluster_stats_)
+    assert ([tuple(r[k] for k in keys) for r in est.cluster_stats_]
+            == [tuple(r[k] for k in keys) for r in ref.cluster_stats_])
+    # Another partitioning, on one thread.
+    with dask.config.set(scheduler="sync"):
+        est2 = kdask.KMeansSMOTE(kmeans_estimator=km, **params)
+        again = dask.compute(*est2.fit_resample(
+            da.from_array(X, chunks=(70_000, 10)), da.from_array(y, chunks=70_000)))
+    assert np.array_equal(again[0], X_ref) and np.array_equal(again[1], y_ref)
+
+
 def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
     X, y = data
     X = X[:120_000]
