@@ -46,7 +46,9 @@ reason.  ``scaling`` records the literal default's outcome at 300k rows.
 Every timed run is a fresh process (bench/_child.py), so that its peak RSS is
 its own; ``recall`` runs in this process (it times the kernels only).  Data
 are cached as .npz beside bench/run.py's (bench/results/data).  Results go to
-bench/results/approx.txt and approx.json (approx-quick.* with --quick).
+bench/results/approx.txt and approx.json (approx-quick.* with --quick); a
+section run alone replaces that section there and keeps the others, each
+with the date, commit and machine of the run that made it.
 """
 
 import argparse
@@ -617,30 +619,42 @@ def main(argv=None):
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     meta = {"date": stamp, "argv": sys.argv[1:], "commit": _git("rev-parse", "HEAD"),
             # Uncommitted changes to the measured code, if any.
-            "modified": (_git("status", "--porcelain", "--", "kmsmote", "csrc") or "").splitlines(), "nproc": os.cpu_count(),
-            "loadavg_start": os.getloadavg(), "python": platform.python_version(),
-            "kmsmote": kmsmote.__version__, "cache": CACHE}
-    print(f"# python bench/approx.py {' '.join(sys.argv[1:])}  ({stamp}; commit {meta['commit']}; "
-          f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})"
-          + (f"; uncommitted changes: {', '.join(meta['modified'])}" if meta["modified"] else ""),
-          flush=True)
+            "modified": (_git("status", "--porcelain", "--", "kmsmote", "csrc") or "").splitlines(),
+            "nproc": os.cpu_count(), "loadavg_start": os.getloadavg(),
+            "python": platform.python_version(), "kmsmote": kmsmote.__version__, "cache": CACHE}
+    header = (f"# python bench/approx.py {' '.join(sys.argv[1:])}  ({stamp}; commit {meta['commit']}; "
+              f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})"
+              + (f"; uncommitted changes: {', '.join(meta['modified'])}" if meta["modified"] else ""))
+    print(header, flush=True)
+    stem = os.path.join(HERE, "results", "approx" + ("-quick" if args.quick else ""))
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    # Sections run separately accumulate in one file: a section replaces its
+    # previous result, each with the header of the run that made it.
+    try:
+        with open(stem + ".json") as fh:
+            saved = json.load(fh)["sections"]
+    except (OSError, ValueError, KeyError):
+        saved = {}
     runs = Runs(args.timeout)
-    results = {}
     handlers = {"large": section_large, "scaling": section_scaling, "recall": section_recall,
                 "allocation": section_allocation}
     for name in args.sections or SECTIONS:
         t0 = time.perf_counter()
-        results[name] = handlers[name](args, runs)
-        results[name]["section_seconds"] = time.perf_counter() - t0
-    meta["loadavg_end"] = os.getloadavg()
-    meta["commit_end"] = _git("rev-parse", "HEAD")
-    meta["modified_end"] = (_git("status", "--porcelain", "--", "kmsmote", "csrc") or "").splitlines()
-    stem = os.path.join(HERE, "results", "approx" + ("-quick" if args.quick else ""))
-    os.makedirs(os.path.dirname(stem), exist_ok=True)
-    with open(stem + ".json", "w") as fh:
-        json.dump({"meta": meta, "sections": results}, fh, indent=1, default=str)
-    with open(stem + ".txt", "w") as fh:
-        fh.write(sys.stdout.text())
+        start = len(sys.stdout.text())
+        result = handlers[name](args, runs)
+        result["section_seconds"] = time.perf_counter() - t0
+        result["meta"] = dict(meta, loadavg_end=os.getloadavg(), commit_end=_git("rev-parse", "HEAD"),
+                              modified_end=(_git("status", "--porcelain", "--", "kmsmote", "csrc")
+                                            or "").splitlines())
+        result["header"] = header
+        result["text"] = sys.stdout.text()[start:]
+        saved[name] = result
+        with open(stem + ".json", "w") as fh:
+            json.dump({"sections": saved}, fh, indent=1, default=str)
+        with open(stem + ".txt", "w") as fh:
+            for section in SECTIONS:
+                if section in saved:
+                    fh.write(saved[section]["header"] + "\n" + saved[section]["text"] + "\n")
     sys.stdout = sys.stdout.stream
     print("results:", stem + ".txt", stem + ".json")
 
