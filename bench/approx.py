@@ -64,7 +64,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from run import CACHE, MiB, _classification, _data, _embeddings, _median, _run, _Tee  # noqa: E402
+from run import (CACHE, PYTHONS, MiB, _classification, _data, _embeddings, _median, _run,  # noqa: E402
+                 _Tee)
 
 SECTIONS = ("large", "scaling", "recall", "allocation")
 CHUNK_ROWS = 2_000_000
@@ -607,7 +608,14 @@ def main(argv=None):
     ap.add_argument("--large-repeats", type=int, default=1, help="runs of the 30M case")
     ap.add_argument("--threads", type=int, default=2, help="threads of the kernels in 'recall'")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--python", metavar="PYTHON",
+                    help="interpreter of the timed runs (default: this one); e.g. a wrapper "
+                         "around a kmsmote built from one commit, away from a checkout in flux")
+    ap.add_argument("--code", metavar="LABEL",
+                    help="what kmsmote is measured (e.g. the commit it was built from), recorded")
     args = ap.parse_args(argv)
+    if args.python:
+        PYTHONS["kmsmote"] = args.python
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:
         ap.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
@@ -621,10 +629,14 @@ def main(argv=None):
             # Uncommitted changes to the measured code, if any.
             "modified": (_git("status", "--porcelain", "--", "kmsmote", "csrc") or "").splitlines(),
             "nproc": os.cpu_count(), "loadavg_start": os.getloadavg(),
-            "python": platform.python_version(), "kmsmote": kmsmote.__version__, "cache": CACHE}
+            "python": platform.python_version(), "kmsmote": kmsmote.__version__, "cache": CACHE,
+            "kmsmote_file": kmsmote.__file__, "child_python": PYTHONS["kmsmote"],
+            "code": args.code}
     header = (f"# python bench/approx.py {' '.join(sys.argv[1:])}  ({stamp}; commit {meta['commit']}; "
-              f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})"
-              + (f"; uncommitted changes: {', '.join(meta['modified'])}" if meta["modified"] else ""))
+              + (f"kmsmote measured: {args.code}; " if args.code else "")
+              + f"{meta['nproc']} cores; load {meta['loadavg_start'][0]:.1f})"
+              + (f"; uncommitted changes: {', '.join(meta['modified'])}"
+                 if meta["modified"] and not args.code else ""))
     print(header, flush=True)
     stem = os.path.join(HERE, "results", "approx" + ("-quick" if args.quick else ""))
     os.makedirs(os.path.dirname(stem), exist_ok=True)

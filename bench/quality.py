@@ -879,6 +879,7 @@ def neighbors_main(args):
         "when": time.strftime("%Y-%m-%d"), "repeats": args.repeats,
         "seconds": time.perf_counter() - start, "cpus": os.cpu_count(),
         "python": platform.python_version(), "kmsmote": kmsmote.__version__, "commit": commit,
+        "kmsmote_file": kmsmote.__file__,
         "cell_rows": _approx.CELL_ROWS, "stress": STRESS,
         "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
         "n_probe": _approx.N_PROBE,
