@@ -49,6 +49,10 @@ N_PROBE = 4
 CELL_SAMPLE = 16
 CELL_ITERATIONS = 6
 
+# Rows asked for alone (the rows drawn) are compared with every row of the
+# set, exactly, while that is at most this many distances.
+EXHAUSTIVE_PAIRS = 1 << 26
+
 # The mean pairwise distance: exact up to this many pairs; above, sampled.
 EXACT_MEAN_PAIRS = 1 << 26
 TARGET_RELATIVE_SE = 1e-4
@@ -56,18 +60,11 @@ MIN_PAIRS = 1 << 16
 MAX_PAIRS = 1 << 24
 _BATCH = 1 << 16
 _PARALLEL_WORK = 1 << 28
-
-
-class Search:
-    """What the approximate search of one set did (for ``cluster_stats_``)."""
-
-    __slots__ = ("n_cells", "n_probe", "mean_distance_se", "n_pairs_sampled")
-
-    def __init__(self, n_cells, n_probe, mean_distance_se, n_pairs_sampled):
-        self.n_cells = n_cells
-        self.n_probe = n_probe
-        self.mean_distance_se = mean_distance_se
-        self.n_pairs_sampled = n_pairs_sampled
+# The rows asked for are searched on their own (a distance per member of
+# their cells, ranked in NumPy) when they are at most 1/_QUERY_SHARE of the
+# set; above, the in-cell search of every cell (the compiled kernel) is
+# the cheaper.
+_QUERY_SHARE = 32
 
 
 def _is_sparse(X):
@@ -136,17 +133,48 @@ def _in_cell_candidates(X, rows, cells, k, n_threads):
     return cand
 
 
-def _best_k(X, rows, cand, k, n_threads):
-    """The k nearest distinct candidates of every row (ties by position),
-    and the rows left with fewer than k."""
-    m = cand.shape[0]
+def _query_candidates(X, rows, cells, k, who, n_threads):
+    """The candidates of the rows ``who`` alone, ``(len(who), n_probe * k)``:
+    in each of its cells, its k nearest fellow members by exact distance,
+    ties by position, as the in-cell search lists them (the same lists, for
+    a fraction of the work when few rows are asked for)."""
+    m, n_probe = cells.shape
+    flat = cells.ravel()
+    members = np.argsort(flat, kind="stable") // n_probe  # by cell, then position
+    counts = np.bincount(flat)
+    bounds = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    cand = np.full((who.size, n_probe * k), -1, dtype=np.int64)
+    for start in range(0, who.size, 1024):
+        part = who[start:start + 1024]
+        mine = cells[part]                               # (b, n_probe)
+        lens = counts[mine].ravel()
+        group = np.repeat(np.arange(lens.size), lens)     # (query, slot) of each entry
+        offset = np.zeros(lens.size, dtype=np.int64)
+        np.cumsum(lens[:-1], out=offset[1:])
+        member = members[bounds[mine].ravel()[group] + np.arange(group.size) - offset[group]]
+        query = part[group // n_probe]
+        dist = _pair_distances(X, rows[query], rows[member], n_threads)
+        dist[member == query] = np.inf                    # never itself
+        order = np.lexsort((member, dist, group))
+        rank = np.arange(order.size) - offset[group[order]]
+        limit = np.minimum(k, lens - 1)[group[order]]     # the cell's own k
+        keep = rank < limit
+        g = group[order][keep]
+        cand[start + g // n_probe, (g % n_probe) * k + rank[keep]] = member[order][keep]
+    return cand
+
+
+def _best_k(X, rows, who, cand, k, n_threads):
+    """The k nearest distinct candidates of each row ``who[i]`` (ties by
+    position), and the indices i left with fewer than k."""
     cand = np.sort(cand, axis=1)  # -1 first, duplicates side by side
     dup = np.zeros(cand.shape, dtype=bool)
     dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
     valid = (cand >= 0) & ~dup
     i, j = np.nonzero(valid)
     dist = np.full(cand.shape, np.inf)
-    dist[i, j] = _pair_distances(X, rows[i], rows[cand[i, j]], n_threads)
+    dist[i, j] = _pair_distances(X, rows[who[i]], rows[cand[i, j]], n_threads)
     # A stable sort by distance keeps ascending positions among equals.
     pick = np.argsort(dist, axis=1, kind="stable")[:, :k]
     nn = np.take_along_axis(cand, pick, axis=1)
@@ -159,10 +187,19 @@ def _exhaustive(X, rows, who, k, n_threads):
     distances (ties by position)."""
     m = rows.size
     out = np.empty((who.size, k), dtype=np.int64)
-    for t, i in enumerate(who):
-        dist = _pair_distances(X, np.full(m, rows[i]), rows, n_threads)
-        dist[i] = np.inf
-        out[t] = np.argsort(dist, kind="stable")[:k]
+    step = max(1, (1 << 22) // m)
+    for start in range(0, who.size, step):
+        part = who[start:start + step]
+        dist = _pair_distances(X, np.repeat(rows[part], m), np.tile(rows, part.size),
+                               n_threads).reshape(part.size, m)
+        dist[np.arange(part.size), part] = np.inf
+        # The k smallest, then ordered by (distance, position).
+        top = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < m else np.argsort(dist, 1)
+        cut = np.take_along_axis(dist, top, axis=1).max(axis=1, keepdims=True)
+        for r in range(part.size):
+            within = np.flatnonzero(dist[r] <= cut[r])  # ties at the k-th included
+            order = np.lexsort((within, dist[r, within]))
+            out[start + r] = within[order[:k]]
     return out
 
 
@@ -218,62 +255,107 @@ def _mean_distance(X, rows, seed, n_threads):
             return float(mean * scale), float(se * scale), n
 
 
-def search(X, rows, k, seed, n_threads):
-    """``(nn, mean_distance or None, Search)`` of one set of at least 2 rows
-    of X (dense C-contiguous or CSR, as the exact kernels take it).
+def cells_and_probes(m):
+    """(cells, cells each row joins) for a set of m rows."""
+    n_cells = max(1, int(round(m / CELL_ROWS)))
+    return n_cells, min(N_PROBE, n_cells)
 
-    ``nn``: (m, k) positions in ``rows``, nearest first; ``mean_distance``
-    is None when the exact mean is to be computed (cheaper than a sample:
-    the caller's exact pair sum).  ``seed``: an int or a SeedSequence
-    entropy; the same seed gives the same result whatever ``n_threads``.
-    """
-    m = len(rows)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    # The set's rows gathered once: every later step reads them many times,
-    # in an order of its own.
+
+def is_approximate(m):
+    """Whether the approximate path of a set of m rows differs from the
+    exact one: more cells than a row joins, or a sampled mean."""
+    n_cells, n_probe = cells_and_probes(m)
+    return n_cells > n_probe or m * (m - 1) // 2 > EXACT_MEAN_PAIRS
+
+
+def _gathered(X, rows):
+    """The set's rows gathered once (every step reads them many times, in
+    an order of its own), and their positions."""
     X = X[np.asarray(rows)]
     if _is_sparse(X):
         X.sort_indices()
     else:
         X = np.ascontiguousarray(X)
-    rows = np.arange(m, dtype=np.int64)
-    n_cells = max(1, int(round(m / CELL_ROWS)))
-    n_probe = min(N_PROBE, n_cells)
+    return X, np.arange(len(rows), dtype=np.int64)
+
+
+def neighbours(X, rows, k, seed, n_threads, needed=None):
+    """``nn`` (m, k) of a set of rows of X (dense C-contiguous or CSR, as the
+    exact kernels take it): positions in ``rows``, nearest first.
+
+    ``needed``: the positions whose lists will be read (the others hold -1);
+    None: all.  A row's list does not depend on which others are asked for.
+    ``seed``: an int; the same seed gives the same lists whatever
+    ``n_threads``.
+    """
+    m = len(rows)
     if k == 0:
-        nn = np.zeros((m, 0), dtype=np.int64)
-    elif n_cells <= n_probe:
+        return np.zeros((m, 0), dtype=np.int64)
+    if needed is not None and len(needed) == 0:
+        return np.full((m, k), -1, dtype=np.int64)
+    if needed is not None and len(needed) * m <= EXHAUSTIVE_PAIRS:
+        # So few rows asked for that comparing them with every row costs
+        # less than building the cells: their exact lists.
+        who = np.unique(np.asarray(needed, dtype=np.int64))
+        nn = np.full((m, k), -1, dtype=np.int64)
+        X, rows = _gathered(X, rows)
+        nn[who] = _exhaustive(X, rows, who, k, n_threads)
+        return nn
+    X, rows = _gathered(X, rows)
+    n_cells, n_probe = cells_and_probes(m)
+    if n_cells <= n_probe:
         # Every row would join every cell: the exact search is the cheaper.
         if _is_sparse(X):
-            nn = _neighbors.csr_knn_sparsity(X, rows, k, n_threads)[0]
-        else:
-            nn = _neighbors.knn_sparsity(X, rows, k, n_threads)[0]
-    else:
-        centers = _cells(X, rows, n_cells, rng, n_threads)
-        cells = _nearest_cells(X, rows, centers, n_probe, n_threads)
+            return _neighbors.csr_knn_sparsity(X, rows, k, n_threads)[0]
+        return _neighbors.knn_sparsity(X, rows, k, n_threads)[0]
+    rng = np.random.Generator(np.random.PCG64(seed))
+    centers = _cells(X, rows, n_cells, rng, n_threads)
+    cells = _nearest_cells(X, rows, centers, n_probe, n_threads)
+    if needed is None or len(needed) * _QUERY_SHARE > m:
+        who = rows
         cand = _in_cell_candidates(X, rows, cells, k, n_threads)
-        nn, short = _best_k(X, rows, cand, k, n_threads)
-        if short.size:
-            nn[short] = _exhaustive(X, rows, short, k, n_threads)
-    mean = _mean_distance(X, rows, int(rng.integers(0, 2**63)), n_threads)
-    if mean is None:
-        return nn, None, Search(n_cells, n_probe, 0.0, 0)
-    return nn, mean[0], Search(n_cells, n_probe, mean[1], mean[2])
+    else:
+        who = np.unique(np.asarray(needed, dtype=np.int64))
+        cand = _query_candidates(X, rows, cells, k, who, n_threads)
+    found, short = _best_k(X, rows, who, cand, k, n_threads)
+    if short.size:
+        found[short] = _exhaustive(X, rows, who[short], k, n_threads)
+    if who is rows:
+        return found
+    nn = np.full((m, k), -1, dtype=np.int64)
+    nn[who] = found
+    return nn
+
+
+def mean_distance(X, rows, seed, n_threads):
+    """``(mean, standard error, pairs sampled)`` of the pairwise distance
+    of a set of rows, or None when the exact mean is the cheaper (see the
+    module's docstring).  Its own stream of ``seed``, apart from the
+    cells'."""
+    m = len(rows)
+    if m * (m - 1) // 2 <= EXACT_MEAN_PAIRS:
+        return None
+    X, rows = _gathered(X, rows)
+    stream = int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0])
+    return _mean_distance(X, rows, stream, n_threads)
 
 
 def approximate_neighbours(X, rows, k, seed, n_threads=1):
     """``(nn, mean_distance, standard_error)`` of a set of rows of X (dense
     float32/float64 or CSR) by the approximate path, the mean computed
     exactly where that is the cheaper (standard error 0).  For benchmarks
-    and tests; the estimator goes through ``_data.search_groups``, which
-    also rescales magnitudes beyond 2**500 first."""
+    and tests; the estimator goes through ``_data.search_groups`` and
+    ``_data.approximate_nn``, which also rescale magnitudes beyond 2**500
+    first."""
     if _is_sparse(X):
         X = X.tocsr()
     else:
         X = np.ascontiguousarray(X)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    nn, mean, info = search(X, rows, k, seed, n_threads)
+    nn = neighbours(X, rows, k, seed, n_threads)
+    mean = mean_distance(X, rows, seed, n_threads)
     if mean is not None:
-        return nn, mean, info.mean_distance_se
+        return nn, mean[0], mean[1]
     if _is_sparse(X):
         pair_sum = _neighbors.csr_knn_sparsity(X, rows, 0, n_threads)[-1]
     else:

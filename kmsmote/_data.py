@@ -229,11 +229,12 @@ def search_groups(data, sets, paths, seeds, n_neighbors, nn_search, fast_nn,
                   reference_order):
     """``(nn, mean_distance, standard_error, path)`` of every set of class
     rows: those whose path (``_plan.search_path``) is ``"exact"`` as
-    neighbour_groups finds them (standard error 0), the ``"approximate"``
-    ones by ``_approx.search`` with their seed (``_plan.search_seed``).
+    neighbour_groups finds them (standard error 0); for the
+    ``"approximate"`` ones the mean by ``_approx.mean_distance`` with their
+    seed (``_plan.search_seed``) and ``nn=None``: their neighbours come
+    after the allocation (approximate_nn), for the rows drawn only.
     ``path`` is the one taken: ``"exact"`` for an approximate set so small
-    that the search was exact all the same (one cell or too few, and the
-    exact mean)."""
+    that its search is exact all the same (too few cells, exact mean)."""
     out = [None] * len(sets)
     exact = [i for i, path in enumerate(paths) if path != "approximate"]
     found = neighbour_groups(data, [sets[i] for i in exact], n_neighbors, nn_search,
@@ -242,22 +243,30 @@ def search_groups(data, sets, paths, seeds, n_neighbors, nn_search, fast_nn,
         out[i] = (nn, mean_distance, 0.0, "exact")
     for i, path in enumerate(paths):
         if path == "approximate":
-            out[i] = approximate_group(data, sets[i], n_neighbors, seeds[i])
+            out[i] = (None, *approximate_mean(data, sets[i], seeds[i]))
     return out
 
 
-def approximate_group(data, rows, n_neighbors, seed):
-    """``(nn, mean_distance, standard_error, path)`` of one set of at least
-    2 class rows by the approximate path (in the user's units)."""
+def approximate_mean(data, rows, seed):
+    """``(mean_distance, standard_error, path)`` of one set of at least 2
+    class rows by the approximate path (in the user's units)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    path = "approximate" if _approx.is_approximate(rows.size) else "exact"
+    found = _approx.mean_distance(data.dist, rows, seed, data.n_threads)
+    if found is None:
+        # The set is small enough that its exact mean is the cheaper.
+        return data.neighbours(rows, 0)[-1], 0.0, path
+    if data.exponent:
+        return math.ldexp(found[0], data.exponent), math.ldexp(found[1], data.exponent), path
+    return found[0], found[1], path
+
+
+def approximate_nn(data, rows, n_neighbors, seed, needed=None):
+    """The neighbour table of one set by the approximate path: the lists of
+    the positions ``needed`` (all if None; -1 elsewhere)."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     k = min(n_neighbors - 1, rows.size - 1)
-    nn, mean, info = _approx.search(data.dist, rows, k, seed, data.n_threads)
-    path = "approximate" if info.n_cells > info.n_probe or mean is not None else "exact"
-    if mean is None:
-        # The set is small enough that its exact mean is the cheaper.
-        return nn, data.neighbours(rows, 0)[-1], 0.0, path
-    scale = (lambda v: math.ldexp(v, data.exponent)) if data.exponent else float
-    return nn, scale(mean), scale(info.mean_distance_se), path
+    return _approx.neighbours(data.dist, rows, k, seed, data.n_threads, needed)
 
 
 def _one_group(data, rows, n_neighbors, nn_search, fast_nn, reference_order):

@@ -99,6 +99,29 @@ cdef inline int _kms_check_indices(const int64_t *a, Py_ssize_t n, int64_t hi, s
                      f"[0, {bound}={hi})")
 
 
+cdef inline int _kms_check_drawn(const int64_t *nn, const int64_t *sample_idx,
+                                  Py_ssize_t n_new, int64_t m, Py_ssize_t k,
+                                  str func) except -1:
+    """Raise ValueError naming the first neighbour entry a draw reads
+    (``nn.flat[sample_idx[t]]``, sample_idx already checked) outside
+    [0, m).  Entries no draw reads are never read, and not checked: a
+    table may leave them unset (-1), as the approximate search does for
+    the rows not drawn."""
+    cdef Py_ssize_t t, bad = -1
+    cdef int64_t v
+    with nogil:
+        for t in range(n_new):
+            v = nn[sample_idx[t]]
+            if v < 0 or v >= m:
+                bad = t
+                break
+    if bad < 0:
+        return 0
+    s = sample_idx[bad]
+    raise ValueError(f"{func}: nn[{s // k}, {s % k}] = {nn[s]} is outside [0, m={m}) "
+                     f"(read by sample_idx[{bad}])")
+
+
 cdef int _kms_check(int status, _KmsSignal *sig, str func,
                     str detail="") except -1:
     """Raise the exception that matches a kms_status returned by `func`.

@@ -53,7 +53,8 @@ def generate(const floating[:, ::1] X, const int64_t[::1] rows,
     rows : ndarray of shape (m,), int64
         Rows of X forming the set.
     nn : ndarray of shape (m, k), int64
-        Neighbour positions (into rows) of each member.
+        Neighbour positions (into rows) of each member; only the entries
+        sample_idx draws are read (the others may be -1).
     sample_idx : ndarray of shape (n_new,), int64
         Flat indices into nn, in [0, m * k).
     steps : ndarray of shape (n_new,), float64
@@ -86,8 +87,8 @@ def generate(const floating[:, ::1] X, const int64_t[::1] rows,
     cdef const int64_t *rows_p = &rows[0] if m > 0 else NULL
     cdef const int64_t *nn_p = &nn[0, 0] if m > 0 and k > 0 else NULL
     _kms_check_indices(rows_p, m, n_total, "generate", "rows", "n_total")
-    _kms_check_indices(nn_p, m * k, m, "generate", "nn", "m", k)
     _kms_check_indices(&sample_idx[0], n_new, m * k, "generate", "sample_idx", "m * k")
+    _kms_check_drawn(nn_p, &sample_idx[0], n_new, m, k, "generate")
     if d == 0:
         return None
 
@@ -330,9 +331,9 @@ def _generate_args(parts, rows, nn, sample_idx, steps, str func):
 
     cdef const int64_t[::1] NNV = nn_a.reshape(-1)
     cdef const int64_t[::1] SV = sidx
-    _kms_check_indices(&NNV[0] if NNV.shape[0] > 0 else NULL, NNV.shape[0], m, func,
-                       "nn", "m", k)
     _kms_check_indices(&SV[0], SV.shape[0], m * k, func, "sample_idx", "m * k")
+    _kms_check_drawn(&NNV[0] if NNV.shape[0] > 0 else NULL, &SV[0], SV.shape[0], m, k,
+                     func)
 
     data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
     return data, indices, indptr, n_total, d, r, nn_a, sidx, st

@@ -12,7 +12,7 @@ from sklearn.utils._tags import TargetTags
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._categorical import CategoricalEncoding
-from ._data import _Data, search_groups
+from ._data import _Data, approximate_nn, search_groups
 from ._kmeans_estimator import KMeans
 from ._output import OutputFormatter, resample
 from ._plan import (
@@ -22,6 +22,7 @@ from ._plan import (
     decide_class,
     fitted_threshold,
     group_class_rows,
+    group_draws,
     kept_group,
     random_source,
     search_path,
@@ -524,9 +525,19 @@ class KMeansSMOTE(OneToOneFeatureMixin, BaseEstimator):
                                              [(path, se) for _, _, se, path in found])
             self.cluster_stats_.extend(r.as_dict() for r in records)
             notes.extend(decision.notes)
-            for rows, (nn, _, _, _), count in zip(sets, found, counts):
-                groups.append(kept_group(np.ascontiguousarray(rows, dtype=np.int64), nn,
-                                         count, source))
+            for rows, (nn, _, _, _), seed, count in zip(sets, found, seeds, counts):
+                rows = np.ascontiguousarray(rows, dtype=np.int64)
+                stored = None
+                if nn is None:
+                    # Approximate: the lists of the rows drawn only (all of
+                    # them when the draws reach most rows anyway).
+                    k = min(settings.n_neighbors - 1, rows.size - 1)
+                    needed = None
+                    if count < rows.size:
+                        stored = group_draws(source, rows.size * k, count)
+                        needed = np.unique(stored[0] // k)
+                    nn = approximate_nn(class_data, rows, settings.n_neighbors, seed, needed)
+                groups.append(kept_group(rows, nn, count, source, stored))
                 y_parts.append(np.full(count, label, dtype=y.dtype))
             last = class_data, groups[-1].rows
         if labels is None:

@@ -568,13 +568,26 @@ def allocate_class(settings, decision, mean_distances, dtype, searches=None):
     return records, counts
 
 
-def kept_group(rows, nn, count, source):
+def kept_group(rows, nn, count, source, stored=None):
     """The KeptGroup of one cluster; ``source`` from random_source.  Called
     for the kept clusters in output order: a shared RandomState is drawn
-    from in that order, as the reference does."""
+    from in that order, as the reference does (``stored``: those draws,
+    when group_draws took them already)."""
     if isinstance(source, numbers.Integral):
         return KeptGroup(rows, nn, count, seed=source)
-    return KeptGroup(rows, nn, count, stored=_draw(check_random_state(source), nn.size, count))
+    if stored is None:
+        stored = _draw(check_random_state(source), nn.size, count)
+    return KeptGroup(rows, nn, count, stored=stored)
+
+
+def group_draws(source, n_choices, count):
+    """The draws kept_group gives a cluster with ``n_choices`` neighbour
+    slots, taken before its neighbour table exists (to know which rows are
+    drawn); pass them to kept_group as ``stored``.  From an int, the same
+    draws draws() makes again later."""
+    if isinstance(source, numbers.Integral):
+        return seeded_draws(source, n_choices, count)
+    return _draw(check_random_state(source), n_choices, count)
 
 
 def draws(group, reseed=np.random.RandomState):

@@ -65,7 +65,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _generate, _kmeans
-from ._data import _Data, scale_exponent, search_groups
+from ._data import _Data, approximate_nn, scale_exponent, search_groups
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE as _KMeansSMOTE
 from ._plan import (
@@ -266,12 +266,28 @@ def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, 
     [(nn, mean_distance, se, taken)] = search_groups(
         data, [rows], [path], [seed], n_neighbors, nn_k, fast_nn,
         reference_order=fast_nn and not own_clusterer)
-    return {"X": data.work, "nn": nn, "mean_distance": mean_distance, "se": se,
-            "path": taken}
+    k = min(n_neighbors - 1, rows.size - 1)
+    # nn None: approximate, the lists come once the allocation is known
+    # (_with_lists).
+    return {"X": data.work, "nn": nn, "shape": (rows.size, k),
+            "mean_distance": mean_distance, "se": se, "path": taken}
+
+
+def _with_lists(group, draw_seed, count, n_neighbors, seed, exponent, n_threads):
+    """An approximate group with its neighbour lists: those of the rows the
+    draws reach (all rows when they reach most), as single-machine kmsmote
+    finds them."""
+    m, k = group["shape"]
+    needed = None
+    if count < m:
+        needed = np.unique(seeded_draws(draw_seed, m * k, count)[0] // k)
+    data = _Data(group["X"], n_threads, exponent)
+    nn = approximate_nn(data, np.arange(m, dtype=np.int64), n_neighbors, seed, needed)
+    return dict(group, nn=nn)
 
 
 def _summary(group):
-    return group["nn"].shape, group["mean_distance"], group["se"], group["path"]
+    return group["shape"], group["mean_distance"], group["se"], group["path"]
 
 
 def _draws(seed, high, count, bounds):
@@ -926,9 +942,10 @@ class_paths_, n_features_in_, feature_names_in_
         ]
         results = dask.persist(*tasks)
         summaries = _compute(*[delayed(_summary)(r) for r in results])
-        for g, r, (shape, mean_distance, se, path) in zip(groups, results, summaries):
+        for g, r, (shape, mean_distance, se, path), seed in zip(groups, results, summaries,
+                                                                 seeds):
             g["task"], g["nn_shape"], g["mean_distance"] = r, shape, mean_distance
-            g["search"] = (path, se)
+            g["search"], g["search_seed"] = (path, se), seed
 
     def _allocate_groups(self, settings, decisions, groups):
         """Samples per kept group (the plan's allocation, from the mean
@@ -946,6 +963,15 @@ class_paths_, n_features_in_, feature_names_in_
                 g["count"] = count
                 self._check_size(g, 16 * count,
                                  f"the random draws of its {count} synthetic rows")
+        # The approximate groups' lists, for the rows drawn.
+        late = [g for g in groups if g["search_seed"] is not None and g["count"]]
+        lists = dask.persist(*[
+            delayed(_with_lists)(g["task"], self._seed_, g["count"],
+                                 int(self.nn_k_.n_neighbors), g["search_seed"],
+                                 self._input["exponent"], self._task_threads)
+            for g in late])
+        for g, task in zip(late, lists):
+            g["task"] = task
 
     # -- the result -----------------------------------------------------------------
 

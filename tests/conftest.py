@@ -37,9 +37,18 @@ def _generate_index_errors(call, rows, nn, sample_idx, steps, n_total):
     bad[3] = -1
     with pytest.raises(ValueError, match=r"sample_idx\[3\] = -1"):
         call(sample_idx=bad)
+    # A neighbour entry a draw reads (that of sample_idx[3]) is checked; an
+    # entry no draw reads is never read (the approximate search leaves
+    # those -1).
+    i, j = divmod(int(sample_idx[3]), k)
     bad_nn = nn.copy()
-    bad_nn[2, 1] = m
-    with pytest.raises(ValueError, match=rf"nn\[2, 1\] = {m} is outside \[0, m={m}\)"):
+    bad_nn[i, j] = m
+    with pytest.raises(ValueError, match=rf"nn\[{i}, {j}\] = {m} is outside \[0, m={m}\)"):
+        call(nn=bad_nn)
+    unread = np.setdiff1d(np.arange(m * k), sample_idx)
+    if unread.size:
+        bad_nn = nn.copy()
+        bad_nn.flat[unread] = -1
         call(nn=bad_nn)
     bad_rows = rows.copy()
     bad_rows[5] = n_total

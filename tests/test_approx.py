@@ -11,7 +11,7 @@ from sklearn.datasets import make_blobs, make_classification
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import InvalidParameterError
 
-from kmsmote import KMeansSMOTE, _approx, _data, _kmeans, _neighbors, _plan
+from kmsmote import KMeansSMOTE, _approx, _kmeans, _kmeans_smote, _neighbors, _plan
 
 
 def gaussian_set(m=6000, d=12, seed=0, dtype=np.float64):
@@ -131,10 +131,10 @@ def small_cells(monkeypatch):
 @pytest.mark.parametrize("k", [1, 2, 5])
 def test_search_finds_nearly_all_neighbours_within_the_set(small_cells, k):
     X = gaussian_set(m=5000, d=10)
-    rows = np.arange(0, 10_000, 2) % 5000 + 0  # every row once
-    rows = np.unique(rows)
-    nn, _, info = _approx.search(X, rows, k, 0, 2)
-    assert info.n_cells > info.n_probe  # the cells were used
+    rows = np.arange(5000)
+    n_cells, n_probe = _approx.cells_and_probes(rows.size)
+    assert n_cells > n_probe  # the cells are used
+    nn = _approx.neighbours(X, rows, k, 0, 2)
     assert nn.shape == (rows.size, k)
     assert nn.min() >= 0 and nn.max() < rows.size
     assert not np.any(nn == np.arange(rows.size)[:, None])  # never itself
@@ -150,11 +150,33 @@ def test_search_is_seeded_and_thread_independent(small_cells, monkeypatch):
     monkeypatch.setattr(_approx, "EXACT_MEAN_PAIRS", 0)
     X = gaussian_set(m=3000, d=6, dtype=np.float32)
     rows = np.arange(3000)
-    a = _approx.search(X, rows, 2, 11, 1)
-    b = _approx.search(X, rows, 2, 11, 2)
+    a = _approx.neighbours(X, rows, 2, 11, 1), _approx.mean_distance(X, rows, 11, 1)
+    b = _approx.neighbours(X, rows, 2, 11, 2), _approx.mean_distance(X, rows, 11, 2)
     assert np.array_equal(a[0], b[0]) and a[1] == b[1]
-    c = _approx.search(X, rows, 2, 12, 2)
-    assert c[1] != a[1]
+    assert _approx.mean_distance(X, rows, 12, 2) != a[1]
+
+
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_lists_of_the_rows_asked_for(small_cells, monkeypatch, sparse_input):
+    X = gaussian_set(m=4000, d=9)
+    if sparse_input:
+        X[np.abs(X) < 0.8] = 0.0
+        X = sparse.csr_matrix(X)
+    rows = np.arange(1, 4000, 1)
+    full = _approx.neighbours(X, rows, 3, 4, 2)
+    needed = np.random.RandomState(0).choice(rows.size, 100, replace=False)
+    others = np.setdiff1d(np.arange(rows.size), needed)
+    # Few rows: compared with every row, their exact lists.
+    some = _approx.neighbours(X, rows, 3, 4, 2, needed=needed)
+    exact = (_neighbors.csr_knn_sparsity if sparse_input else _neighbors.knn_sparsity)(
+        X, rows, 3, 2)[0]
+    assert np.array_equal(some[needed], exact[needed])
+    assert np.all(some[others] == -1)
+    # More: searched in their cells, the lists the full search gives them.
+    monkeypatch.setattr(_approx, "EXHAUSTIVE_PAIRS", 0)
+    some = _approx.neighbours(X, rows, 3, 4, 2, needed=needed)
+    assert np.array_equal(some[needed], full[needed])
+    assert np.all(some[others] == -1)
 
 
 def test_sampled_mean_is_within_its_standard_error(monkeypatch):
@@ -164,7 +186,7 @@ def test_sampled_mean_is_within_its_standard_error(monkeypatch):
     exact = 2 * _neighbors.knn_sparsity(X, rows, 0, 2)[1] / (4000 * 3999)
     errors, ses = [], []
     for seed in range(12):
-        mean, se, n = _approx._mean_distance(X, rows, seed, 2)
+        mean, se, n = _approx.mean_distance(X, rows, seed, 2)
         assert _approx.MIN_PAIRS <= n <= _approx.MAX_PAIRS
         errors.append(mean - exact)
         ses.append(se)
@@ -187,9 +209,9 @@ def test_csr_search_equals_dense(small_cells):
     X = gaussian_set(m=2500, d=8)
     X[np.abs(X) < 1.0] = 0.0
     rows = np.arange(2500)
-    dense = _approx.search(X, rows, 3, 5, 2)
-    csr = _approx.search(sparse.csr_matrix(X), rows, 3, 5, 2)
-    assert np.array_equal(dense[0], csr[0])
+    dense = _approx.neighbours(X, rows, 3, 5, 2)
+    csr = _approx.neighbours(sparse.csr_matrix(X), rows, 3, 5, 2)
+    assert np.array_equal(dense, csr)
 
 
 # ---------------------------------------------------------------------------
@@ -242,14 +264,14 @@ def test_auto_switches_at_the_documented_size(monkeypatch):
 
 def capture_groups(monkeypatch):
     seen = []
-    original = _data.approximate_group
+    original = _kmeans_smote.approximate_nn
 
-    def spy(data, rows, n_neighbors, seed):
-        out = original(data, rows, n_neighbors, seed)
-        seen.append((np.array(rows), out[0].copy()))
+    def spy(data, rows, n_neighbors, seed, needed=None):
+        out = original(data, rows, n_neighbors, seed, needed)
+        seen.append((np.array(rows), out.copy()))
         return out
 
-    monkeypatch.setattr(_data, "approximate_group", spy)
+    monkeypatch.setattr(_kmeans_smote, "approximate_nn", spy)
     return seen
 
 
@@ -273,8 +295,9 @@ def test_approximate_synthetic_rows_join_a_sample_and_its_listed_neighbour(
         assert np.all(labels[rows] == record["cluster"]) and np.all(y[rows] == 1)
         block = new[start:start + record["n_generated"]]
         start += record["n_generated"]
-        base = X[rows][:, None, :]
-        other = X[rows[nn]]
+        listed = np.all(nn >= 0, axis=1)  # the rows drawn (at least)
+        base = X[rows[listed]][:, None, :]
+        other = X[rows[nn[listed]]]
         # Each synthetic row lies on one of the segments base -> listed
         # neighbour (to rounding).
         diff = other - base
@@ -308,14 +331,22 @@ def test_approximate_allocation_is_close_to_exact(small_cells, monkeypatch):
     approx = KMeansSMOTE(neighbors="approximate", **params)
     exact.fit_resample(X, y)
     approx.fit_resample(X, y)
-    pairs = zip(exact.cluster_stats_, approx.cluster_stats_)
-    for e, a in pairs:
-        assert e["kept"] == a["kept"]
-        if e["kept"]:
-            assert abs(a["mean_distance"] - e["mean_distance"]) <= 5 * a["mean_distance_se"]
-            # A relative error of 1e-4 in the mean moves the weight by
-            # exponent * 1e-4: a handful of the ~10,000 samples.
-            assert abs(a["n_generated"] - e["n_generated"]) <= 0.002 * e["n_generated"] + 1
+    pairs = [(e, a) for e, a in zip(exact.cluster_stats_, approx.cluster_stats_)]
+    assert all(e["kept"] == a["kept"] for e, a in pairs)
+    kept = [(e, a) for e, a in pairs if e["kept"]]
+    total = sum(e["n_generated"] for e, _ in kept)
+    # The density exponent, from an exact record: log sparsity =
+    # exponent * log(mean distance) - log(count).
+    e0 = kept[0][0]
+    exponent = (e0["log_sparsity"] + np.log(e0["class_count"])) / np.log(e0["mean_distance"])
+    worst = max(a["mean_distance_se"] / a["mean_distance"] for _, a in kept)
+    for e, a in kept:
+        assert a["mean_distance_se"] > 0
+        assert abs(a["mean_distance"] - e["mean_distance"]) <= 5 * a["mean_distance_se"]
+        # A relative error r in the means moves a weight by about
+        # exponent * r: so many of the samples, at most.
+        bound = total * exponent * 5 * worst + 1
+        assert abs(a["n_generated"] - e["n_generated"]) <= bound
 
 
 def test_approximate_sparse_and_categorical_inputs(small_cells):
