@@ -22,6 +22,7 @@
 #define KMS_FN_PAIR_DISTANCES kms_pair_distances_f64
 #define KMS_FN_NEAREST_CENTERS kms_nearest_centers_f64
 #define KMS_FN_SAMPLE_PAIR_DISTANCES kms_sample_pair_distances_f64
+#define KMS_FN_KNN_CANDIDATES kms_knn_candidates_f64
 #include "templates/approx_dense.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
@@ -29,6 +30,7 @@
 #undef KMS_FN_PAIR_DISTANCES
 #undef KMS_FN_NEAREST_CENTERS
 #undef KMS_FN_SAMPLE_PAIR_DISTANCES
+#undef KMS_FN_KNN_CANDIDATES
 
 #define KMS_T float
 #define KMS_LOCAL(name) name##_f32
@@ -36,6 +38,7 @@
 #define KMS_FN_PAIR_DISTANCES kms_pair_distances_f32
 #define KMS_FN_NEAREST_CENTERS kms_nearest_centers_f32
 #define KMS_FN_SAMPLE_PAIR_DISTANCES kms_sample_pair_distances_f32
+#define KMS_FN_KNN_CANDIDATES kms_knn_candidates_f32
 #include "templates/approx_dense.template.c"
 #undef KMS_T
 #undef KMS_LOCAL
@@ -43,3 +46,4 @@
 #undef KMS_FN_PAIR_DISTANCES
 #undef KMS_FN_NEAREST_CENTERS
 #undef KMS_FN_SAMPLE_PAIR_DISTANCES
+#undef KMS_FN_KNN_CANDIDATES

@@ -8,7 +8,9 @@
  * - kms_pair_distances: the exact distances of given pairs of rows, which
  *   rank the candidates the cells propose;
  * - kms_sample_pair_distances: the summed distances of a seeded sample of
- *   pairs, for the mean pairwise distance of a set too large to sum.
+ *   pairs, for the mean pairwise distance of a set too large to sum;
+ * - kms_knn_candidates: the nearest of given candidates, for the few rows
+ *   whose lists are needed when searching every cell would cost more.
  *
  * Dense rows (row-major X of n_total x d, float32 or float64) and CSR rows
  * (kms_csr_*, the layout of kms_sparse.h).  Every output depends only on
@@ -55,6 +57,22 @@ int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                                   const kms_idx *rows, kms_idx m, uint64_t seed,
                                   kms_idx first, kms_idx n_pairs, double scale,
                                   double *sums, const kms_ctx *ctx);
+
+/* For every query q < n_q: its k nearest among the rows
+ * cand[cand_ptr[q]] .. cand[cand_ptr[q + 1] - 1] other than queries[q]
+ * itself, by the distance of kms_pair_distances, ties by ascending row
+ * number: out[q * k + j] (row numbers; -1 where fewer than k others were
+ * offered).  A row offered twice counts once.  Requires cand_ptr[0] = 0,
+ * non-decreasing (KMS_ERR_BAD_SHAPE), every row in [0, n_total)
+ * (KMS_ERR_BAD_INDEX) and finite distances (KMS_ERR_NONFINITE). */
+int kms_knn_candidates_f64(const double *X, kms_idx n_total, kms_idx d,
+                           const kms_idx *queries, kms_idx n_q,
+                           const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
+                           kms_idx *out, const kms_ctx *ctx);
+int kms_knn_candidates_f32(const float *X, kms_idx n_total, kms_idx d,
+                           const kms_idx *queries, kms_idx n_q,
+                           const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
+                           kms_idx *out, const kms_ctx *ctx);
 
 /* For every member i < m of the set {X[rows[0]], ..., X[rows[m-1]]}, the
  * numbers of its p nearest centres among the k rows of centers (row-major

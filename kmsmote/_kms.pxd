@@ -294,6 +294,16 @@ cdef extern from "kms_approx.h" nogil:
                                       kms_idx first, kms_idx n_pairs, double scale,
                                       double *sums, const kms_ctx *ctx)
 
+    int kms_knn_candidates_f64(const double *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *queries, kms_idx n_q,
+                               const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
+                               kms_idx *out, const kms_ctx *ctx)
+
+    int kms_knn_candidates_f32(const float *X, kms_idx n_total, kms_idx d,
+                               const kms_idx *queries, kms_idx n_q,
+                               const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
+                               kms_idx *out, const kms_ctx *ctx)
+
     int kms_nearest_centers_f64(const double *X, kms_idx n_total, kms_idx d,
                                 const kms_idx *rows, kms_idx m, const double *centers,
                                 kms_idx k, kms_idx p, kms_idx *out, const kms_ctx *ctx)
@@ -623,6 +633,19 @@ cdef inline int kms_sample_pair_distances(const floating *X, kms_idx n_total, km
     else:
         return kms_sample_pair_distances_f32(X, n_total, d, rows, m, seed, first,
                                              n_pairs, scale, sums, ctx)
+
+
+cdef inline int kms_knn_candidates(const floating *X, kms_idx n_total, kms_idx d,
+                                   const kms_idx *queries, kms_idx n_q,
+                                   const kms_idx *cand_ptr, const kms_idx *cand,
+                                   kms_idx k, kms_idx *out,
+                                   const kms_ctx *ctx) noexcept nogil:
+    if floating is double:
+        return kms_knn_candidates_f64(X, n_total, d, queries, n_q, cand_ptr, cand, k,
+                                      out, ctx)
+    else:
+        return kms_knn_candidates_f32(X, n_total, d, queries, n_q, cand_ptr, cand, k,
+                                      out, ctx)
 
 
 cdef inline int kms_nearest_centers(const floating *X, kms_idx n_total, kms_idx d,

@@ -26,6 +26,7 @@ from kmsmote._kms cimport (
     kms_ctx,
     kms_index,
     kms_knn_sparsity,
+    kms_knn_candidates,
     kms_knn_sparsity_sets,
     kms_nearest_centers,
     kms_pair_distances,
@@ -542,3 +543,43 @@ def csr_sample_pair_distances(X, rows, seed, first, n_pairs, scale, n_threads):
     data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
     return _csr_sample_kernel(data, indices, indptr, n_total, d, r, seed, first, n_pairs,
                               scale, nt)
+
+
+def knn_candidates(const floating[:, ::1] X, queries, cand_ptr, cand, k, n_threads):
+    """For every query row, its k nearest among its candidate rows
+    ``cand[cand_ptr[q]:cand_ptr[q + 1]]`` (itself excluded, a row offered
+    twice counted once), by the exact distance of pair_distances, ties by
+    ascending row: an (n_q, k) int64 array of rows, -1 where fewer than k
+    others were offered."""
+    func = "knn_candidates"
+    cdef int64_t n_total = X.shape[0], d = X.shape[1]
+    cdef int nt = _kms_threads(n_threads)
+    Q_arr = _rows_array(queries, func, n_total, "queries")
+    C_arr = _rows_array(cand, func, n_total, "cand")
+    P_arr = np.ascontiguousarray(cand_ptr, dtype=np.int64)
+    cdef int64_t n_q = Q_arr.shape[0]
+    if (P_arr.shape != (n_q + 1,) or P_arr[0] != 0 or P_arr[n_q] != C_arr.shape[0]
+            or np.any(np.diff(P_arr) < 0)):
+        raise ValueError(f"{func}: cand_ptr must be non-decreasing, of length "
+                         f"n_q + 1 = {n_q + 1}, from 0 to len(cand) = {C_arr.shape[0]}")
+    cdef int64_t c_k = operator.index(k)
+    if c_k < 1:
+        raise ValueError(f"{func}: k must be >= 1, got {c_k}")
+    out = np.empty((n_q, c_k), dtype=np.int64)
+    if n_q == 0:
+        return out
+    cdef const int64_t[::1] Q = Q_arr
+    cdef const int64_t[::1] P = P_arr
+    cdef const int64_t[::1] C = C_arr
+    cdef int64_t[:, ::1] O = out
+    cdef const int64_t *c_p = &C[0] if C.shape[0] > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_knn_candidates(&X[0, 0], n_total, d, &Q[0], n_q, &P[0], c_p, c_k,
+                                    &O[0, 0], &ctx)
+    _kms_check(status, &sig, func, f"{n_q} queries, {C.shape[0]} candidates, X of shape "
+                                   f"({n_total}, {d})")
+    return out

@@ -72,6 +72,27 @@ def test_pair_distances_are_the_exact_kernels_distances():
     assert np.array_equal(got, nn_dist.ravel())  # bit for bit
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_knn_candidates_ranks_the_offered_rows(dtype):
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(300, 5)).astype(dtype)
+    X[7] = X[9]  # a tie: the lower row first
+    queries = np.array([3, 7, 9, 11])
+    offers = [rng.choice(300, 40, replace=False) for _ in queries]
+    offers[1] = np.concatenate([[9, 7, 9], offers[1]])  # itself and a duplicate
+    offers[3] = np.array([11, 5])  # fewer than k others
+    ptr = np.concatenate([[0], np.cumsum([o.size for o in offers])])
+    got = _neighbors.knn_candidates(X, queries, ptr, np.concatenate(offers), 3, 2)
+    for q, o, row in zip(queries, offers, got):
+        o = np.unique(o[o != q])
+        d = _neighbors.pair_distances(X, np.full(o.size, q), o, 1)
+        want = o[np.lexsort((o, d))][:3]
+        assert np.array_equal(row[:want.size], want) and np.all(row[want.size:] == -1)
+    assert got[1, 0] == 9
+    assert np.array_equal(got, _neighbors.knn_candidates(X, queries, ptr,
+                                                         np.concatenate(offers), 3, 1))
+
+
 def test_pair_sample_continues_and_ignores_threads():
     X = gaussian_set(m=900, d=5)
     rows = np.arange(100, 900)
@@ -128,8 +149,11 @@ def small_cells(monkeypatch):
     monkeypatch.setattr(_approx, "CELL_ROWS", 64)
 
 
-@pytest.mark.parametrize("k", [1, 2, 5])
-def test_search_finds_nearly_all_neighbours_within_the_set(small_cells, k):
+@pytest.mark.parametrize("k, two_levels", [(1, False), (2, False), (5, False), (2, True)])
+def test_search_finds_nearly_all_neighbours_within_the_set(small_cells, monkeypatch, k,
+                                                           two_levels):
+    if two_levels:
+        monkeypatch.setattr(_approx, "FLAT_CELLS", 16)
     X = gaussian_set(m=5000, d=10)
     rows = np.arange(5000)
     n_cells, n_probe = _approx.cells_and_probes(rows.size)
@@ -172,7 +196,7 @@ def test_lists_of_the_rows_asked_for(small_cells, monkeypatch, sparse_input):
         X, rows, 3, 2)[0]
     assert np.array_equal(some[needed], exact[needed])
     assert np.all(some[others] == -1)
-    # More: searched in their cells, the lists the full search gives them.
+    # More: the in-cell search, the lists the full search gives them.
     monkeypatch.setattr(_approx, "EXHAUSTIVE_PAIRS", 0)
     some = _approx.neighbours(X, rows, 3, 4, 2, needed=needed)
     assert np.array_equal(some[needed], full[needed])
@@ -205,13 +229,16 @@ def test_exact_mean_where_it_is_the_cheaper():
     assert mean == exact and se == 0.0
 
 
-def test_csr_search_equals_dense(small_cells):
+@pytest.mark.parametrize("flat_cells", [1024, 8])
+def test_csr_search_equals_dense(small_cells, monkeypatch, flat_cells):
+    monkeypatch.setattr(_approx, "FLAT_CELLS", flat_cells)
     X = gaussian_set(m=2500, d=8)
     X[np.abs(X) < 1.0] = 0.0
     rows = np.arange(2500)
     dense = _approx.neighbours(X, rows, 3, 5, 2)
     csr = _approx.neighbours(sparse.csr_matrix(X), rows, 3, 5, 2)
     assert np.array_equal(dense, csr)
+    assert np.array_equal(dense, _approx.neighbours(X, rows, 3, 5, 1))
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  *   KMS_FN_PAIR_DISTANCES     the public names this instance defines
  *   KMS_FN_SAMPLE_PAIR_DISTANCES
  *   KMS_FN_NEAREST_CENTERS
+ *   KMS_FN_KNN_CANDIDATES
  */
 #ifndef KMS_T
 #error "approx_dense.template.c: define KMS_T before including this template"
@@ -25,6 +26,9 @@
 #endif
 #ifndef KMS_FN_SAMPLE_PAIR_DISTANCES
 #error "approx_dense.template.c: define KMS_FN_SAMPLE_PAIR_DISTANCES before including this template"
+#endif
+#ifndef KMS_FN_KNN_CANDIDATES
+#error "approx_dense.template.c: define KMS_FN_KNN_CANDIDATES before including this template"
 #endif
 #ifndef KMS_FN_NEAREST_CENTERS
 #error "approx_dense.template.c: define KMS_FN_NEAREST_CENTERS before including this template"
@@ -252,6 +256,93 @@ int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
     }
     free(scratch);
     free(Ct);
+    if (stop) {
+        return KMS_ERR_INTERRUPTED;
+    }
+    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
+
+int KMS_FN_KNN_CANDIDATES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *queries, kms_idx n_q,
+                          const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
+                          kms_idx *out, const kms_ctx *ctx)
+{
+    if (n_total < 0 || d < 0 || n_q < 0 || k < 1) {
+        return k < 1 ? KMS_ERR_BAD_K : KMS_ERR_BAD_SHAPE;
+    }
+    if (n_q == 0) {
+        return KMS_OK;
+    }
+    if (queries == NULL || cand_ptr == NULL || out == NULL || cand_ptr[0] != 0 ||
+        (cand == NULL && cand_ptr[n_q] > 0) || (X == NULL && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    for (kms_idx q = 0; q < n_q; q++) {
+        if (cand_ptr[q + 1] < cand_ptr[q]) {
+            return KMS_ERR_BAD_SHAPE;
+        }
+        if (queries[q] < 0 || queries[q] >= n_total) {
+            return KMS_ERR_BAD_INDEX;
+        }
+    }
+    if (kms__pairs_bad_index(cand, cand, cand_ptr[n_q], n_total)) {
+        return KMS_ERR_BAD_INDEX;
+    }
+    const int nt = kms__threads(ctx, n_q);
+    double *lists = (double *)malloc((size_t)nt * (size_t)k * sizeof(double));
+    if (lists == NULL) {
+        return KMS_ERR_NOMEM;
+    }
+    kms__poller poller = kms__poller_init(ctx);
+    int stop = 0, bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 16) \
+    reduction(| : bad)
+#endif
+    for (kms_idx q = 0; q < n_q; q++) {
+        if (kms__flag_get(&stop)) {
+            continue;
+        }
+        if (KMS_THREAD_ID() == 0 &&
+            kms__poll(&poller, (cand_ptr[q + 1] - cand_ptr[q]) * d)) {
+            kms__flag_set(&stop);
+            continue;
+        }
+        double *restrict dl = lists + (size_t)KMS_THREAD_ID() * (size_t)k;
+        kms_idx *restrict pl = out + q * k;
+        for (kms_idx j = 0; j < k; j++) {
+            dl[j] = INFINITY;
+            pl[j] = -1;
+        }
+        const kms_idx self = queries[q];
+        const KMS_T *restrict x = X + self * d;
+        for (kms_idx t = cand_ptr[q]; t < cand_ptr[q + 1]; t++) {
+            const kms_idx r = cand[t];
+            if (r == self) {
+                continue;
+            }
+            const double s = KMS_LOCAL(kms__sqdist)(x, X + r * d, d);
+            bad |= (s - s) != 0.0;
+            const double dv = sqrt(s);
+            /* Already listed (offered twice): equal distance, same row. */
+            int seen = 0;
+            for (kms_idx j = 0; j < k && dl[j] <= dv; j++) {
+                seen |= pl[j] == r;
+            }
+            if (!seen && (dv < dl[k - 1] || (dv == dl[k - 1] && (pl[k - 1] < 0 ||
+                                                                 r < pl[k - 1])))) {
+                kms_idx j = k - 1;
+                while (j > 0 && (dv < dl[j - 1] || (dv == dl[j - 1] && r < pl[j - 1]))) {
+                    dl[j] = dl[j - 1];
+                    pl[j] = pl[j - 1];
+                    j--;
+                }
+                dl[j] = dv;
+                pl[j] = r;
+            }
+        }
+    }
+    free(lists);
     if (stop) {
         return KMS_ERR_INTERRUPTED;
     }
