@@ -805,7 +805,9 @@ def neighbors_markdown(cmp, datasets, meta):
         "",
         f"Made by `python bench/quality.py --neighbors` ({meta['when']}; {len(datasets)} data "
         f"sets; {meta['repeats']} x stratified 5-fold CV; {meta['seconds']:.0f} s on "
-        f"{meta['cpus']} cores; kmsmote {meta['kmsmote']}, commit {meta.get('commit')}).",
+        f"{meta['cpus']} cores; kmsmote {meta['kmsmote']}, "
+        + (f"measured: {meta['code']}; bench/ at commit {meta.get('commit')})."
+           if meta.get("code") else f"commit {meta.get('commit')})."),
         "",
         "kmsmote's KMeansSMOTE with `neighbors=\"exact\"` and with `neighbors=\"approximate\"` "
         "(forced on every kept cluster), on the same folds with the same seeds, in three "
@@ -879,7 +881,7 @@ def neighbors_main(args):
         "when": time.strftime("%Y-%m-%d"), "repeats": args.repeats,
         "seconds": time.perf_counter() - start, "cpus": os.cpu_count(),
         "python": platform.python_version(), "kmsmote": kmsmote.__version__, "commit": commit,
-        "kmsmote_file": kmsmote.__file__,
+        "kmsmote_file": kmsmote.__file__, "code": args.code,
         "cell_rows": _approx.CELL_ROWS, "stress": STRESS,
         "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
         "n_probe": _approx.N_PROBE,
@@ -912,6 +914,9 @@ def main(argv=None):
     parser.add_argument("--neighbors", action="store_true",
                         help="instead: kmsmote's exact against approximate neighbour path "
                              "(issue 18), same folds")
+    parser.add_argument("--code", metavar="LABEL",
+                        help="with --neighbors: what kmsmote is measured (e.g. the commit it was "
+                             "built from, when not the checkout's), recorded")
     args = parser.parse_args(argv)
     if args.neighbors:
         return neighbors_main(args)
