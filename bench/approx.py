@@ -24,7 +24,11 @@ Sections:
   whole minority class), the minority per cluster of 8 of the 3M rows (the
   largest ~70k rows, the only sets as shipped whose mean distance is
   sampled rather than exact), and the quality benchmark's data sets (standardised; the minority class, and
-  its rows per cluster of 8).  As shipped, and as a stress variant (``STRESS``:
+  its rows per cluster of 8); and the recall of 2,000 rows drawn from the
+  30M case's largest minority cluster (~700k rows, two levels of cells as
+  shipped) against a brute-force search of that cluster.  As shipped; with
+  two levels of cells on sets of a few thousand rows already
+  (``TWO_LEVEL``: ``FLAT_CELLS`` = 16); and as a stress variant (``STRESS``:
   ``kmsmote._approx.CELL_ROWS`` set to 16 so that small sets are split into
   many cells too.
 - ``allocation``: W1 (1M rows, 20 clusters, threshold 0), ``neighbors="exact"``
@@ -74,6 +78,11 @@ CHUNK_ROWS = 2_000_000
 # whatever the set's size (as shipped it is exact up to EXACT_MEAN_PAIRS).
 STRESS = {"CELL_ROWS": 16, "EXACT_MEAN_PAIRS": 0}
 STRESS_NAME = "stress (CELL_ROWS=16, mean always sampled)"
+# Two levels of cells (as shipped above FLAT_CELLS cells, ~260k rows) on
+# sets of a few thousand rows already.
+TWO_LEVEL = {"FLAT_CELLS": 16}
+TWO_LEVEL_NAME = "two-level cells (FLAT_CELLS=16)"
+AS_SHIPPED = "as shipped"
 # KMeansSMOTE's settings in "large" and "scaling": its defaults but the
 # threshold (see the module docstring).
 DEFAULTS = dict(random_state=0, cluster_balance_threshold=0.0)
@@ -313,25 +322,40 @@ def section_scaling(args, runs):
 # Recall and mean distance, in this process
 
 
-def _sq_dist(X, rows, nn):
-    """Squared distances from every row of the set to its listed neighbours
-    (positions in ``rows``), float64."""
-    A = X[rows].astype(np.float64)
-    diff = A[nn] - A[:, None, :]
+def _sq_dist(A, who, nn):
+    """Squared distances from the rows ``who`` of the set (its rows A, in
+    float64) to their listed neighbours (positions in the set)."""
+    diff = A[nn] - A[who][:, None, :]
     return np.einsum("ijk,ijk->ij", diff, diff)
 
 
-def _recall(X, rows, approx_nn, exact_nn):
-    """Per-row recall@k; an approximate neighbour at the exact k-th distance
-    (a tie) counts as a hit.  Returns (recall per row, hits that were ties)."""
+def _recall(A, who, approx_nn, exact_nn):
+    """Per-row recall@k of the rows ``who`` of the set (lists of those rows);
+    an approximate neighbour at the exact k-th distance (a tie) counts as a
+    hit.  Returns (recall per row, hits that were ties)."""
     k = exact_nn.shape[1]
     strict = np.array([np.intersect1d(a, e).size for a, e in zip(approx_nn, exact_nn)])
-    kth = _sq_dist(X, rows, exact_nn[:, -1:])[:, 0]
-    da = _sq_dist(X, rows, approx_nn)
+    kth = _sq_dist(A, who, exact_nn[:, -1:])[:, 0]
+    da = _sq_dist(A, who, approx_nn)
     in_exact = (approx_nn[:, :, None] == exact_nn[:, None, :]).any(axis=2)
     tie = ~in_exact & (da <= kth[:, None] * (1 + 1e-12))
     hits = strict + tie.sum(axis=1)
     return hits / k, int(tie.sum())
+
+
+def _brute_force(A, who, k):
+    """The exact k nearest (positions, nearest first) of the rows ``who``
+    of A among all rows of A but themselves, in float64."""
+    sq = np.einsum("ij,ij->i", A, A)
+    out = np.empty((who.size, k), dtype=np.int64)
+    for start in range(0, who.size, 32):
+        q = who[start:start + 32]
+        d = sq[q][:, None] - 2.0 * (A[q] @ A.T) + sq[None, :]
+        d[np.arange(q.size), q] = np.inf
+        part = np.argpartition(d, k, axis=1)[:, :k]
+        order = np.argsort(np.take_along_axis(d, part, axis=1), axis=1, kind="stable")
+        out[start:start + q.size] = np.take_along_axis(part, order, axis=1)
+    return out
 
 
 def _exact(X, rows, k, threads):
@@ -375,16 +399,28 @@ class _Overrides:
             setattr(_approx, name, value)
 
 
-def measure_set(X, rows, ks, threads, variants):
+def measure_set(X, rows, ks, threads, variants, queries=None):
     """Recall and mean-distance error of one set of rows, every k, seed and
     variant (name -> (overrides of kmsmote._approx's constants or None,
-    seeds))."""
+    seeds)).  ``queries``: recall over that many rows of the set drawn at
+    random, against a brute-force search of the whole set, and no exact
+    mean (for a set too large for the exact kernel)."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     out = {"m": int(rows.size), "k": {}}
+    A = X[rows].astype(np.float64)
+    who = np.arange(rows.size)
+    if queries is not None and queries < rows.size:
+        who = np.sort(np.random.default_rng(12345).choice(rows.size, queries, replace=False))
+        out["queries"] = int(queries)
     for k in ks:
         if rows.size < k + 1:
             continue
-        exact_nn, exact_mean, exact_s = _exact(X, rows, k, threads)
+        if who.size < rows.size:
+            t0 = time.perf_counter()
+            exact_nn, exact_mean, exact_s = _brute_force(A, who, k), None, None
+            exact_s = time.perf_counter() - t0
+        else:
+            exact_nn, exact_mean, exact_s = _exact(X, rows, k, threads)
         rec = {"exact_mean": exact_mean, "exact_s": exact_s, "variants": {}}
         for name, (overrides, seeds) in variants.items():
             per_seed = []
@@ -398,11 +434,12 @@ def measure_set(X, rows, ks, threads, variants):
                     rows.size * (rows.size - 1) // 2 > getattr(_approx, "EXACT_MEAN_PAIRS", -1))
                 for seed in seeds:
                     nn, mean, se, secs = _approx_call(X, rows, k, seed, threads)
-                    r, ties = _recall(X, rows, nn, exact_nn)
+                    r, ties = _recall(A, who, nn[who], exact_nn)
                     per_seed.append({
                         "seed": seed, "recall": float(r.mean()), "rows_below_1": int((r < 1).sum()),
-                        "ties": ties, "rel_err": (mean - exact_mean) / exact_mean,
-                        "rel_se": se / exact_mean, "seconds": secs})
+                        "ties": ties, "seconds": secs, "mean": mean, "se": se,
+                        "rel_err": None if exact_mean is None else (mean - exact_mean) / exact_mean,
+                        "rel_se": se / (mean if exact_mean is None else exact_mean)})
             rec["variants"][name] = per_seed
         out["k"][str(k)] = rec
     return out
@@ -433,21 +470,40 @@ def _load_npz(path):
 
 
 def recall_groups(quick):
-    """(group name, X, {set name: rows}, print per set) for every group of
-    sets, built lazily."""
+    """The groups of sets, built lazily: dicts with the group's name, X,
+    ``sets`` {set name: rows}, ``detail`` (print per set), ``variants``
+    (names, None: all), ``seeds`` (at most that many) and ``queries`` (see
+    measure_set)."""
     s = 10 if quick else 1
+    two_level = [AS_SHIPPED, TWO_LEVEL_NAME, STRESS_NAME]
     # bench/run.py's W1 and W6 data (the same cache files).
     X, y = _load_npz(_data(f"w1_{s}", _classification(1_000_000 // s)))
-    yield "W1 (1M x 20 float64), minority per cluster of 20", X, _cluster_sets(X, y, 20, 3), False
+    yield dict(name="W1 (1M x 20 float64), minority per cluster of 20", X=X,
+               sets=_cluster_sets(X, y, 20, 3), variants=two_level)
     X, y = _load_npz(_data(f"w6_{s}", _embeddings(60_000 // s, 768)))
     sets = _cluster_sets(X, y, 10, 3)
     sets["whole minority"] = np.flatnonzero(y == _minority(y))
-    yield "embeddings (60k x 768 float32, unit norm), minority per cluster of 10 and whole", X, sets, False
+    yield dict(name="embeddings (60k x 768 float32, unit norm), minority per cluster of 10 and whole",
+               X=X, sets=sets, variants=two_level)
     # The large clusters: every minority cluster of the 3M rows (the default
     # 8 clusters), the largest of them (~70k rows) among them.
     n = 300_000 if quick else 3_000_000
     X, y = _load_npz(mixture_path(n))
-    yield f"{n:,}-row mixture (20 float32), minority per cluster of 8", X, _cluster_sets(X, y, 8, 3), True
+    yield dict(name=f"{n:,}-row mixture (20 float32), minority per cluster of 8", X=X,
+               sets=_cluster_sets(X, y, 8, 3), detail=True, variants=two_level)
+    del X, y
+    # The 30M case's largest minority cluster (~700k rows, two levels of
+    # cells as shipped): recall of 2,000 of its rows drawn at random,
+    # against a brute-force search of the whole cluster (the exact kernel
+    # would take most of an hour on it); no exact mean.
+    n = 1_000_000 if quick else 30_000_000
+    X, y = _load_npz(mixture_path(n))
+    sets = _cluster_sets(X, y, 8, 3)
+    largest = max(sets, key=lambda name: sets[name].size)
+    yield dict(name=f"largest minority cluster of the {n:,}-row mixture, 2,000 rows' lists",
+               X=X, sets={largest: sets[largest]}, detail=True, variants=[AS_SHIPPED], seeds=3,
+               queries=2000)
+    del X, y
     from quality import DATASETS, load
     from sklearn.preprocessing import StandardScaler
 
@@ -456,7 +512,8 @@ def recall_groups(quick):
         X = np.ascontiguousarray(StandardScaler().fit_transform(X))
         sets = {"minority": np.flatnonzero(y == 1)}
         sets.update(_cluster_sets(X, y, 8, 3))
-        yield f"quality set {name} (standardised), minority and per cluster of 8", X, sets, False
+        yield dict(name=f"quality set {name} (standardised), minority and per cluster of 8", X=X,
+                   sets=sets, variants=[AS_SHIPPED, STRESS_NAME])
 
 
 def _group_summary(sets, variant, k):
@@ -465,8 +522,9 @@ def _group_summary(sets, variant, k):
         return None
     set_recall = [np.mean([r["recall"] for r in per_seed]) for per_seed in recs]
     flat = [r for per_seed in recs for r in per_seed]
-    err = np.abs([r["rel_err"] for r in flat])
-    se = np.array([r["rel_se"] for r in flat])
+    known = [r for r in flat if r["rel_err"] is not None] or [{"rel_err": np.nan, "rel_se": np.nan}]
+    err = np.abs([r["rel_err"] for r in known])
+    se = np.array([r["rel_se"] for r in known])
     z = err[se > 0] / se[se > 0]
     split = sum(s["k"][k]["split"][variant] for s in sets.values() if k in s["k"])
     sampled = sum(s["k"][k]["sampled_mean"][variant] for s in sets.values() if k in s["k"])
@@ -487,63 +545,71 @@ def _group_summary(sets, variant, k):
 
 
 def section_recall(args, runs):
-    from kmsmote import _approx
+    from kmsmote import _approx, _plan
 
     ks = (2, 5)
     seeds = tuple(range(2 if args.quick else 5))
     # The stress variant samples up to MAX_PAIRS pairs per set for its mean:
     # fewer seeds.
     stress_seeds = seeds[:3]
-    variants = {"as shipped": (None, seeds), STRESS_NAME: (STRESS, stress_seeds)}
-    from kmsmote import _plan
-
+    all_variants = {AS_SHIPPED: (None, seeds), TWO_LEVEL_NAME: (TWO_LEVEL, stress_seeds),
+                    STRESS_NAME: (STRESS, stress_seeds)}
     auto_min_rows = getattr(_plan, "AUTO_MIN_ROWS", getattr(_approx, "AUTO_MIN_ROWS", None))
-    print(f"== recall: k in {ks}, seeds {seeds} (stress: {stress_seeds}); as shipped: "
-          f"CELL_ROWS={_approx.CELL_ROWS}, N_PROBE={_approx.N_PROBE}, "
-          f"EXACT_MEAN_PAIRS={getattr(_approx, 'EXACT_MEAN_PAIRS', None)}, "
-          f"AUTO_MIN_ROWS={auto_min_rows}", flush=True)
-    out = {"ks": ks, "seeds": seeds, "stress_seeds": stress_seeds, "cell_rows": _approx.CELL_ROWS, "n_probe": _approx.N_PROBE,
-           "auto_min_rows": auto_min_rows,
-           "exact_mean_pairs": getattr(_approx, "EXACT_MEAN_PAIRS", None),
-           "stress": STRESS, "groups": {}}
-    for group, X, sets, detail in recall_groups(args.quick):
+    shipped = {name: getattr(_approx, name, None)
+               for name in ("CELL_ROWS", "N_PROBE", "EXACT_MEAN_PAIRS", "FLAT_CELLS", "NEAR_CELLS")}
+    print(f"== recall: k in {ks}, seeds {seeds} (variants: {stress_seeds}); as shipped: "
+          + ", ".join(f"{k}={v}" for k, v in shipped.items()) + f", AUTO_MIN_ROWS={auto_min_rows}",
+          flush=True)
+    out = {"ks": ks, "seeds": seeds, "variant_seeds": stress_seeds, "shipped": shipped,
+           "auto_min_rows": auto_min_rows, "variants": {TWO_LEVEL_NAME: TWO_LEVEL, STRESS_NAME: STRESS},
+           "groups": {}}
+    for group in recall_groups(args.quick):
         t0 = time.perf_counter()
-        measured = {name: measure_set(X, rows, ks, args.threads, variants)
+        X, sets = group["X"], group["sets"]
+        variants = {v: (o, sd[:group.get("seeds", len(sd))]) for v, (o, sd) in all_variants.items()
+                    if v in (group.get("variants") or all_variants)}
+        measured = {name: measure_set(X, rows, ks, args.threads, variants, group.get("queries"))
                     for name, rows in sets.items()}
         exact_s = sum(s["k"][str(k)]["exact_s"] for s in measured.values() for k in ks
                       if str(k) in s["k"])
         summary = {v: {str(k): _group_summary(measured, v, str(k)) for k in ks} for v in variants}
-        out["groups"][group] = {"sets": measured, "summary": summary,
-                                "seconds": time.perf_counter() - t0, "exact_s": exact_s}
+        out["groups"][group["name"]] = {"sets": measured, "summary": summary,
+                                        "seconds": time.perf_counter() - t0, "exact_s": exact_s}
         sizes = sorted(s["m"] for s in measured.values())
-        print(f"  {group}: {len(sizes)} sets of {sizes[0]:,}..{sizes[-1]:,} rows; "
-              f"exact kernels {exact_s:.2f} s", flush=True)
+        print(f"  {group['name']}: {len(sizes)} sets of {sizes[0]:,}..{sizes[-1]:,} rows; "
+              f"exact {'brute force on the drawn rows' if group.get('queries') else 'kernels'} "
+              f"{exact_s:.2f} s", flush=True)
         for v in variants:
             for k in ks:
                 g = summary[v][str(k)]
                 if g is None:
                     continue
                 print(f"    {v} k={k} ({g['sets_split']} sets split into cells, "
-                      f"{g['sets_mean_sampled']} with a sampled mean): recall mean {g['recall_mean']:.4f}, min over sets "
-                      f"{g['recall_min_set']:.4f} (min run {g['recall_min_run']:.4f}, ties {g['ties']}); "
-                      f"|rel. err.| of the mean distance median {g['rel_err_median']:.1e}, "
-                      f"p95 {g['rel_err_p95']:.1e}, max {g['rel_err_max']:.1e}; reported rel. s.e. "
-                      f"median {g['rel_se_median']:.1e}, max {g['rel_se_max']:.1e}; |err|/s.e. median "
-                      + (f"{g['err_over_se_median']:.2f}, p95 {g['err_over_se_p95']:.2f}"
-                         if g["err_over_se_median"] is not None else "-")
+                      f"{g['sets_mean_sampled']} with a sampled mean): recall mean {g['recall_mean']:.4f}, "
+                      f"min over sets {g['recall_min_set']:.4f} (min run {g['recall_min_run']:.4f}, "
+                      f"ties {g['ties']}); "
+                      + ("no exact mean distance to compare with" if np.isnan(g["rel_err_max"]) else
+                         f"|rel. err.| of the mean distance median {g['rel_err_median']:.1e}, "
+                         f"p95 {g['rel_err_p95']:.1e}, max {g['rel_err_max']:.1e}; reported rel. s.e. "
+                         f"median {g['rel_se_median']:.1e}, max {g['rel_se_max']:.1e}; |err|/s.e. median "
+                         + (f"{g['err_over_se_median']:.2f}, p95 {g['err_over_se_p95']:.2f}"
+                            if g["err_over_se_median"] is not None else "-"))
                       + f"; approx {g['approx_s']:.2f} s per seed", flush=True)
-        for name, m in measured.items() if detail else ():
+        for name, m in measured.items() if group.get("detail") else ():
             print(f"    {name} ({m['m']:,} rows): " + "; ".join(
                 f"{v.split(' (')[0]} k={k} recall {np.mean([r['recall'] for r in per_seed]):.4f}, "
-                f"rel. err. " + "/".join(f"{r['rel_err']:+.1e}" for r in per_seed)
+                + ("rel. err. " + "/".join(f"{r['rel_err']:+.1e}" for r in per_seed)
+                   if per_seed[0]["rel_err"] is not None else "mean " + "/".join(
+                       f"{r['mean']:.6g}" for r in per_seed))
                 + f" (s.e. {np.mean([r['rel_se'] for r in per_seed]):.1e})"
                 for k, rec in m["k"].items() for v, per_seed in rec["variants"].items()), flush=True)
-        del X
+        del X, sets, group
     every = {v: {str(k): [g["summary"][v][str(k)] for g in out["groups"].values()
-                          if g["summary"][v][str(k)]] for k in ks} for v in variants}
+                          if g["summary"].get(v, {}).get(str(k))] for k in ks} for v in all_variants}
     out["overall"] = {
         v: {k: {"recall_min_set": min(g["recall_min_set"] for g in gs),
-                "rel_err_max": max(g["rel_err_max"] for g in gs)} for k, gs in per_k.items() if gs}
+                "rel_err_max": float(np.nanmax([g["rel_err_max"] for g in gs]))}
+            for k, gs in per_k.items() if gs}
         for v, per_k in every.items()}
     for v, per_k in out["overall"].items():
         print(f"  overall, {v}: " + "; ".join(
