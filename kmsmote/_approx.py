@@ -16,8 +16,8 @@ whole set.  Every neighbour is a row of the set, so every synthetic sample
 still lies between two class samples of one cluster.
 
 Mean pairwise distance: exact (the exact path's pair sum) while the set has
-at most ``EXACT_MEAN_PAIRS`` pairs, which costs less than a sample precise
-enough; above, the mean of the distances of a seeded sample of pairs drawn
+at most ``EXACT_MEAN_PAIRS`` pairs (those of ``AUTO_MIN_ROWS`` rows: what
+"auto" accepts for a whole exact search); above, the mean of the distances of a seeded sample of pairs drawn
 uniformly with replacement, corrected by the exact mean of the squared
 distance (a control variate: known in one pass over the rows, and so
 closely tied to the distance that the correction removes most of the
@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from . import _kmeans, _neighbors
-from ._plan import AUTO_MIN_ROWS  # noqa: F401  (where "auto" switches: the plan decides)
+from ._plan import AUTO_MIN_ROWS  # where "auto" switches: the plan decides
 
 # Rows per cell, and cells each row joins.  With 256 and 4, recall@2
 # measured 0.99 on 20-feature Gaussian clusters (bench/approx.py).
@@ -53,8 +53,12 @@ CELL_ITERATIONS = 6
 # set, exactly, while that is at most this many distances.
 EXHAUSTIVE_PAIRS = 1 << 26
 
-# The mean pairwise distance: exact up to this many pairs; above, sampled.
-EXACT_MEAN_PAIRS = 1 << 26
+# The mean pairwise distance: exact up to this many pairs, those of a set
+# of AUTO_MIN_ROWS rows (the cost "auto" accepts for a whole exact search,
+# a few tenths of a second), so that neighbors="approximate" on a cluster
+# that "auto" would search exactly keeps its exact mean and allocation;
+# above, sampled.
+EXACT_MEAN_PAIRS = AUTO_MIN_ROWS * (AUTO_MIN_ROWS - 1) // 2
 TARGET_RELATIVE_SE = 1e-4
 MIN_PAIRS = 1 << 16
 MAX_PAIRS = 1 << 24
