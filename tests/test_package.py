@@ -15,7 +15,7 @@ import kmsmote
 def test_get_include_has_the_public_headers():
     inc = kmsmote.get_include()
     for name in ("kms_common.h", "kms_kmeans.h", "kms_neighbors.h", "kms_generate.h",
-                 "kms_sparse.h"):
+                 "kms_sparse.h", "kms_approx.h"):
         path = os.path.join(inc, "kmsmote", name)
         assert os.path.isfile(path), path
         with open(path) as fh:
