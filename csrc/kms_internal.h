@@ -214,6 +214,45 @@ static inline void kms__sample_pair(uint64_t seed, uint64_t t, kms_idx m,
 typedef void (*kms__pairs_sq_fn)(const void *src, const kms_idx *i,
                                  const kms_idx *j, kms_idx n, double *out);
 
+/* The driver of kms_pair_distances (dense and CSR): out[t] =
+ * sqrt(squared distance of rows a[t], b[t]) by chunks of KMS_CHUNK_ROWS
+ * pairs (``sq`` on a set whose members are X's rows).  Returns a status. */
+static inline int kms__pair_distances_run(kms__pairs_sq_fn sq, const void *src,
+                                          const kms_idx *a, const kms_idx *b,
+                                          kms_idx n_pairs, double *out,
+                                          const kms_ctx *ctx)
+{
+    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+    const int nt = kms__threads(ctx, n_units);
+    (void)nt; /* read by the OpenMP pragmas only */
+    kms__poller poller = kms__poller_init(ctx);
+    int stop = 0, bad = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
+    reduction(| : bad)
+#endif
+    for (kms_idx u = 0; u < n_units; u++) {
+        const kms_idx t0 = u * KMS_CHUNK_ROWS;
+        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
+        if (kms__flag_get(&stop)) {
+            continue;
+        }
+        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * 64)) {
+            kms__flag_set(&stop);
+            continue;
+        }
+        sq(src, a + t0, b + t0, t1 - t0, out + t0);
+        for (kms_idx t = t0; t < t1; t++) {
+            bad |= (out[t] - out[t]) != 0.0;
+            out[t] = sqrt(out[t]);
+        }
+    }
+    if (stop) {
+        return KMS_ERR_INTERRUPTED;
+    }
+    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
+
 /* The driver of kms_sample_pair_distances (dense and CSR): pairs
  * first .. first + n_pairs - 1 of kms__sample_pair, by chunks of
  * KMS_CHUNK_ROWS, each chunk's sums of the powers 1 to 4 of

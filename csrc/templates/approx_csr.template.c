@@ -32,6 +32,23 @@
 #error "approx_csr.template.c: define KMS_FN_CSR_NEAREST_CENTERS before including this template"
 #endif
 
+/* Squared distances of pairs of members (rows NULL: of X's rows, as a set
+ * of the two rows each time), for the pair drivers of kms_internal.h. */
+static void KMS_LOCAL(kms__csr_sqdists)(const void *src_, const kms_idx *i,
+                                        const kms_idx *j, kms_idx n, double *out)
+{
+    const KMS_LOCAL(kms__csr_set) *src = (const KMS_LOCAL(kms__csr_set) *)src_;
+    for (kms_idx t = 0; t < n; t++) {
+        if (src->rows != NULL) {
+            out[t] = KMS_LOCAL(kms__csr_exact1)(src, i[t], j[t]);
+        } else {
+            const kms_idx two[2] = {i[t], j[t]};
+            const KMS_LOCAL(kms__csr_set) set = {src->data, src->indices, src->indptr, two};
+            out[t] = KMS_LOCAL(kms__csr_exact1)(&set, 0, 1);
+        }
+    }
+}
+
 int KMS_FN_CSR_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,
                               const KMS_I *indptr, kms_idx n_total, kms_idx d,
                               const kms_idx *a, const kms_idx *b,
@@ -57,46 +74,9 @@ int KMS_FN_CSR_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,
                                         NULL, ctx)) {
         return KMS_ERR_BAD_CSR;
     }
-    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
-    const int nt = kms__threads(ctx, n_units);
-    (void)nt; /* read by the OpenMP pragmas only */
-    kms__poller poller = kms__poller_init(ctx);
-    int stop = 0, bad = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
-    reduction(| : bad)
-#endif
-    for (kms_idx u = 0; u < n_units; u++) {
-        const kms_idx t0 = u * KMS_CHUNK_ROWS;
-        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
-        if (kms__flag_get(&stop)) {
-            continue;
-        }
-        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * 16)) {
-            kms__flag_set(&stop);
-            continue;
-        }
-        for (kms_idx t = t0; t < t1; t++) {
-            /* The set of two members a[t], b[t]. */
-            const kms_idx two[2] = {a[t], b[t]};
-            const KMS_LOCAL(kms__csr_set) set = {data, indices, indptr, two};
-            const double s = KMS_LOCAL(kms__csr_exact1)(&set, 0, 1);
-            bad |= (s - s) != 0.0;
-            out[t] = sqrt(s);
-        }
-    }
-    if (stop) {
-        return KMS_ERR_INTERRUPTED;
-    }
-    return bad ? KMS_ERR_NONFINITE : KMS_OK;
-}
-
-static void KMS_LOCAL(kms__csr_sqdists)(const void *src, const kms_idx *i,
-                                        const kms_idx *j, kms_idx n, double *out)
-{
-    for (kms_idx t = 0; t < n; t++) {
-        out[t] = KMS_LOCAL(kms__csr_exact1)(src, i[t], j[t]);
-    }
+    const KMS_LOCAL(kms__csr_set) set = {data, indices, indptr, NULL};
+    return kms__pair_distances_run(KMS_LOCAL(kms__csr_sqdists), &set, a, b, n_pairs, out,
+                                   ctx);
 }
 
 int KMS_FN_CSR_SAMPLE_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,

@@ -47,54 +47,8 @@ static inline double KMS_LOCAL(kms__sqdist)(const KMS_T *restrict x,
     return acc;
 }
 
-int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
-                          const kms_idx *a, const kms_idx *b,
-                          kms_idx n_pairs, double *out, const kms_ctx *ctx)
-{
-    if (n_total < 0 || d < 0 || n_pairs < 0) {
-        return KMS_ERR_BAD_SHAPE;
-    }
-    if (n_pairs == 0) {
-        return KMS_OK;
-    }
-    if (a == NULL || b == NULL || out == NULL || (X == NULL && n_total > 0 && d > 0)) {
-        return KMS_ERR_BAD_SHAPE;
-    }
-    if (kms__pairs_bad_index(a, b, n_pairs, n_total)) {
-        return KMS_ERR_BAD_INDEX;
-    }
-    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
-    const int nt = kms__threads(ctx, n_units);
-    (void)nt; /* read by the OpenMP pragmas only */
-    kms__poller poller = kms__poller_init(ctx);
-    int stop = 0, bad = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
-    reduction(| : bad)
-#endif
-    for (kms_idx u = 0; u < n_units; u++) {
-        const kms_idx t0 = u * KMS_CHUNK_ROWS;
-        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
-        if (kms__flag_get(&stop)) {
-            continue;
-        }
-        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * d)) {
-            kms__flag_set(&stop);
-            continue;
-        }
-        for (kms_idx t = t0; t < t1; t++) {
-            const double s = KMS_LOCAL(kms__sqdist)(X + a[t] * d, X + b[t] * d, d);
-            bad |= (s - s) != 0.0;
-            out[t] = sqrt(s);
-        }
-    }
-    if (stop) {
-        return KMS_ERR_INTERRUPTED;
-    }
-    return bad ? KMS_ERR_NONFINITE : KMS_OK;
-}
-
-/* The members of a set, for kms__sample_pairs_run. */
+/* The members of a set (rows NULL: X's rows themselves), for the pair
+ * drivers of kms_internal.h. */
 typedef struct KMS_LOCAL(kms__dense_set) {
     const KMS_T *X;
     kms_idx d;
@@ -113,8 +67,8 @@ static void KMS_LOCAL(kms__set_sqdists)(const void *src_, const kms_idx *i,
         const KMS_T *restrict x[4], *restrict y[4];
         double acc[4] = {0.0, 0.0, 0.0, 0.0};
         for (int q = 0; q < 4; q++) {
-            x[q] = src->X + src->rows[i[t + q]] * d;
-            y[q] = src->X + src->rows[j[t + q]] * d;
+            x[q] = src->X + (src->rows != NULL ? src->rows[i[t + q]] : i[t + q]) * d;
+            y[q] = src->X + (src->rows != NULL ? src->rows[j[t + q]] : j[t + q]) * d;
         }
         for (kms_idx f = 0; f < d; f++) {
             for (int q = 0; q < 4; q++) {
@@ -127,9 +81,31 @@ static void KMS_LOCAL(kms__set_sqdists)(const void *src_, const kms_idx *i,
         }
     }
     for (; t < n; t++) {
-        out[t] = KMS_LOCAL(kms__sqdist)(src->X + src->rows[i[t]] * d,
-                                        src->X + src->rows[j[t]] * d, d);
+        const kms_idx ri = src->rows != NULL ? src->rows[i[t]] : i[t];
+        const kms_idx rj = src->rows != NULL ? src->rows[j[t]] : j[t];
+        out[t] = KMS_LOCAL(kms__sqdist)(src->X + ri * d, src->X + rj * d, d);
     }
+}
+
+int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *a, const kms_idx *b,
+                          kms_idx n_pairs, double *out, const kms_ctx *ctx)
+{
+    if (n_total < 0 || d < 0 || n_pairs < 0) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (n_pairs == 0) {
+        return KMS_OK;
+    }
+    if (a == NULL || b == NULL || out == NULL || (X == NULL && n_total > 0 && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    if (kms__pairs_bad_index(a, b, n_pairs, n_total)) {
+        return KMS_ERR_BAD_INDEX;
+    }
+    const KMS_LOCAL(kms__dense_set) set = {X, d, NULL};
+    return kms__pair_distances_run(KMS_LOCAL(kms__set_sqdists), &set, a, b, n_pairs, out,
+                                   ctx);
 }
 
 int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
