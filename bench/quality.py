@@ -148,9 +148,11 @@ def make_sampler(name, seed, share):
 
 
 # The stress variant of the approximate path: cells of 16 rows (the shipped
-# kmsmote._approx.CELL_ROWS leaves these small sets in one cell) and the
-# mean distance sampled however small the set (as shipped it is exact there).
-STRESS = {"CELL_ROWS": 16, "EXACT_MEAN_PAIRS": 0}
+# kmsmote._approx.CELL_ROWS leaves these small sets in one cell), the mean
+# distance sampled however small the set (as shipped it is exact there), and
+# the drawn rows' lists from the cells however few they are (as shipped a
+# few drawn rows are searched exhaustively).
+STRESS = {"CELL_ROWS": 16, "EXACT_MEAN_PAIRS": 0, "EXHAUSTIVE_PAIRS": 0}
 
 
 class _StressCells:
@@ -815,7 +817,8 @@ def neighbors_markdown(cmp, datasets, meta):
         "`python bench/quality.py`. *stress*: the approximate path with "
         f"kmsmote._approx's constants changed (as shipped CELL_ROWS is "
         f"{meta.get('cell_rows')}), so that these small clusters are split into many "
-        "cells, and the mean distance sampled (as shipped it is exact on sets this small): "
+        "cells, the mean distance sampled and the drawn rows' lists taken from the cells (as "
+        "shipped both are exact on sets this small): "
         f"`{STRESS}`. Target: no difference of a mean score larger than 0.005. A large p means "
         "no difference detectable, not proof of equality; `n/a`: every difference zero.",
         "",
