@@ -324,7 +324,7 @@ def section_scaling(args, runs):
             ratio = per_row[b] / per_row[a]
             out[f"{kind}_ratio_{b}_over_{a}"] = ratio
             extra = ""
-            if kind == "auto" and sizes[-1] in per_row:
+            if kind == "auto" and sizes[-1] != b and sizes[-1] in per_row:
                 out[f"auto_ratio_{sizes[-1]}_over_{a}"] = per_row[sizes[-1]] / per_row[a]
                 extra = f"; at {sizes[-1]:,} / at {a:,} = {per_row[sizes[-1]] / per_row[a]:.2f}"
             print(f"  {kind}: time per row at {b:,} / at {a:,} = {ratio:.2f}"
