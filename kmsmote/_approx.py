@@ -17,8 +17,8 @@ still lies between two class samples of one cluster.
 
 Mean pairwise distance: exact (the exact path's pair sum) while the set has
 at most ``EXACT_MEAN_PAIRS`` pairs (those of ``AUTO_MIN_ROWS`` rows: what
-"auto" accepts for a whole exact search); above, the mean of the distances of a seeded sample of pairs drawn
-uniformly with replacement, corrected by the exact mean of the squared
+"auto" accepts for a whole exact search); above, the mean of the distances
+of a seeded sample of pairs drawn uniformly with replacement, corrected by the exact mean of the squared
 distance (a control variate: known in one pass over the rows, and so
 closely tied to the distance that the correction removes most of the
 sampling error), in batches, until its standard error is below
@@ -120,8 +120,8 @@ def _probe_cells(X, rows, n_cells, n_probe, rng, n_threads):
     that no step compares every row with every cell: groups of cells from a
     k-means of ``sqrt(n_cells)`` centres, cells from a k-means inside every
     group, each row's own cell among the cells of its group; then its
-    ``n_probe`` nearest among the ``4 * n_probe`` cells whose centres are
-    nearest to that of its own cell.
+    ``n_probe`` nearest among the ``NEAR_CELLS * n_probe`` cells whose
+    centres are nearest to that of its own cell.
     """
     if n_cells <= FLAT_CELLS:
         centers = _cells(X, rows, n_cells, rng, n_threads)
@@ -225,16 +225,16 @@ def _needed_lists(X, rows, cells, k, needed, n_threads):
     return nn
 
 
-def _best_k(X, rows, who, cand, k, n_threads):
-    """The k nearest distinct candidates of each row ``who[i]`` (ties by
-    position), and the indices i left with fewer than k."""
+def _best_k(X, rows, cand, k, n_threads):
+    """The k nearest distinct candidates of every row (ties by position),
+    and the rows left with fewer than k."""
     cand = np.sort(cand, axis=1)  # -1 first, duplicates side by side
     dup = np.zeros(cand.shape, dtype=bool)
     dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
     valid = (cand >= 0) & ~dup
     i, j = np.nonzero(valid)
     dist = np.full(cand.shape, np.inf)
-    dist[i, j] = _pair_distances(X, rows[who[i]], rows[cand[i, j]], n_threads)
+    dist[i, j] = _pair_distances(X, rows[i], rows[cand[i, j]], n_threads)
     # A stable sort by distance keeps ascending positions among equals.
     pick = np.argsort(dist, axis=1, kind="stable")[:, :k]
     nn = np.take_along_axis(cand, pick, axis=1)
@@ -281,23 +281,20 @@ def _mean_square_distance(X):
     return 2.0 * spread / (m - 1)
 
 
-def _mean_distance(X, rows, seed, n_threads):
-    """(mean, standard error, pairs sampled) of the set's pairwise distance;
-    ``None`` when the exact mean is the cheaper one.
+def _sampled_mean(X, rows, seed, n_threads):
+    """(mean, standard error, pairs sampled) of the pairwise distance of the
+    set ``rows`` = all rows of X (gathered by mean_distance).
 
     The sample's mean distance is corrected by the exactly known mean of
     the squared distance (a control variate): the two are so closely
     related that the correction removes most of the sampling error, for a
     given precision one to two orders of magnitude fewer pairs.
     """
-    m = rows.size
-    if m * (m - 1) // 2 <= EXACT_MEAN_PAIRS:
-        return None
     sample = (_neighbors.csr_sample_pair_distances if _is_sparse(X)
               else _neighbors.sample_pair_distances)
     # Distances in units of the root mean square distance: the squared
     # ones then have mean 1 exactly.
-    scale = math.sqrt(_mean_square_distance(X[rows] if rows.size != X.shape[0] else X))
+    scale = math.sqrt(_mean_square_distance(X))  # X holds the set's rows alone
     if not scale > 0.0:
         return 0.0, 0.0, 0
     sums = np.zeros(4)
@@ -373,7 +370,7 @@ def neighbours(X, rows, k, seed, n_threads, needed=None):
     if needed is not None and not _is_sparse(X) and QUERY_SHARE * len(needed) <= m:
         return _needed_lists(X, rows, cells, k, needed, n_threads)
     cand = _in_cell_candidates(X, rows, cells, k, n_threads)
-    nn, short = _best_k(X, rows, rows, cand, k, n_threads)
+    nn, short = _best_k(X, rows, cand, k, n_threads)
     if short.size:
         nn[short] = _exhaustive(X, rows, short, k, n_threads)
     if needed is not None:
@@ -393,7 +390,7 @@ def mean_distance(X, rows, seed, n_threads):
         return None
     X, rows = _gathered(X, rows)
     stream = int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0])
-    return _mean_distance(X, rows, stream, n_threads)
+    return _sampled_mean(X, rows, stream, n_threads)
 
 
 def approximate_neighbours(X, rows, k, seed, n_threads=1):
