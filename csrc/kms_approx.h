@@ -9,8 +9,10 @@
  *   rank the candidates the cells propose;
  * - kms_sample_pair_distances: the summed distances of a seeded sample of
  *   pairs, for the mean pairwise distance of a set too large to sum;
- * - kms_knn_candidates: the nearest of given candidates, for the few rows
- *   whose lists are needed when searching every cell would cost more.
+ * - kms_knn_cells: the nearest members of given cells, for the rows whose
+ *   lists are needed (a block of the members at a time against the rows
+ *   that probe the cell), and for a search of the whole set split into
+ *   blocks.
  *
  * Dense rows (row-major X of n_total x d, float32 or float64) and CSR rows
  * (kms_csr_*, the layout of kms_sparse.h).  Every output depends only on
@@ -58,21 +60,27 @@ int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                                   kms_idx first, kms_idx n_pairs, double scale,
                                   double *sums, const kms_ctx *ctx);
 
-/* For every query q < n_q: its k nearest among the rows
- * cand[cand_ptr[q]] .. cand[cand_ptr[q + 1] - 1] other than queries[q]
- * itself, by the distance of kms_pair_distances, ties by ascending row
- * number: out[q * k + j] (row numbers; -1 where fewer than k others were
- * offered).  A row offered twice counts once.  Requires cand_ptr[0] = 0,
- * non-decreasing (KMS_ERR_BAD_SHAPE), every row in [0, n_total)
- * (KMS_ERR_BAD_INDEX) and finite distances (KMS_ERR_NONFINITE). */
-int kms_knn_candidates_f64(const double *X, kms_idx n_total, kms_idx d,
-                           const kms_idx *queries, kms_idx n_q,
-                           const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
-                           kms_idx *out, const kms_ctx *ctx);
-int kms_knn_candidates_f32(const float *X, kms_idx n_total, kms_idx d,
-                           const kms_idx *queries, kms_idx n_q,
-                           const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
-                           kms_idx *out, const kms_ctx *ctx);
+/* For every query q < n_q: its k nearest among the members of its cells
+ * query_cells[q * p] .. query_cells[q * p + p - 1] (-1: no cell), cell c's
+ * members being the rows members[cell_ptr[c]] .. members[cell_ptr[c + 1] - 1],
+ * queries[q] itself excluded, by the distance of kms_pair_distances, ties
+ * by ascending row number: out[q * k + j] (row numbers; -1 where fewer
+ * than k others were offered).  A row offered twice (in two of its cells,
+ * or twice in one) counts once.  The lists do not depend on which other
+ * queries are asked for nor on the number of threads.  Requires
+ * cell_ptr[0] = 0, non-decreasing (KMS_ERR_BAD_SHAPE), every row in
+ * [0, n_total) and cell in [-1, n_cells) (KMS_ERR_BAD_INDEX) and finite
+ * distances (KMS_ERR_NONFINITE). */
+int kms_knn_cells_f64(const double *X, kms_idx n_total, kms_idx d,
+                      const kms_idx *queries, kms_idx n_q,
+                      const kms_idx *query_cells, kms_idx p,
+                      const kms_idx *cell_ptr, const kms_idx *members, kms_idx n_cells,
+                      kms_idx k, kms_idx *out, const kms_ctx *ctx);
+int kms_knn_cells_f32(const float *X, kms_idx n_total, kms_idx d,
+                      const kms_idx *queries, kms_idx n_q,
+                      const kms_idx *query_cells, kms_idx p,
+                      const kms_idx *cell_ptr, const kms_idx *members, kms_idx n_cells,
+                      kms_idx k, kms_idx *out, const kms_ctx *ctx);
 
 /* For every member i < m of the set {X[rows[0]], ..., X[rows[m-1]]}, the
  * numbers of its p nearest centres among the k rows of centers (row-major

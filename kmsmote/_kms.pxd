@@ -294,15 +294,17 @@ cdef extern from "kms_approx.h" nogil:
                                       kms_idx first, kms_idx n_pairs, double scale,
                                       double *sums, const kms_ctx *ctx)
 
-    int kms_knn_candidates_f64(const double *X, kms_idx n_total, kms_idx d,
-                               const kms_idx *queries, kms_idx n_q,
-                               const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
-                               kms_idx *out, const kms_ctx *ctx)
+    int kms_knn_cells_f64(const double *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *queries, kms_idx n_q,
+                          const kms_idx *query_cells, kms_idx p,
+                          const kms_idx *cell_ptr, const kms_idx *members,
+                          kms_idx n_cells, kms_idx k, kms_idx *out, const kms_ctx *ctx)
 
-    int kms_knn_candidates_f32(const float *X, kms_idx n_total, kms_idx d,
-                               const kms_idx *queries, kms_idx n_q,
-                               const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
-                               kms_idx *out, const kms_ctx *ctx)
+    int kms_knn_cells_f32(const float *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *queries, kms_idx n_q,
+                          const kms_idx *query_cells, kms_idx p,
+                          const kms_idx *cell_ptr, const kms_idx *members,
+                          kms_idx n_cells, kms_idx k, kms_idx *out, const kms_ctx *ctx)
 
     int kms_nearest_centers_f64(const double *X, kms_idx n_total, kms_idx d,
                                 const kms_idx *rows, kms_idx m, const double *centers,
@@ -635,17 +637,18 @@ cdef inline int kms_sample_pair_distances(const floating *X, kms_idx n_total, km
                                              n_pairs, scale, sums, ctx)
 
 
-cdef inline int kms_knn_candidates(const floating *X, kms_idx n_total, kms_idx d,
-                                   const kms_idx *queries, kms_idx n_q,
-                                   const kms_idx *cand_ptr, const kms_idx *cand,
-                                   kms_idx k, kms_idx *out,
-                                   const kms_ctx *ctx) noexcept nogil:
+cdef inline int kms_knn_cells(const floating *X, kms_idx n_total, kms_idx d,
+                              const kms_idx *queries, kms_idx n_q,
+                              const kms_idx *query_cells, kms_idx p,
+                              const kms_idx *cell_ptr, const kms_idx *members,
+                              kms_idx n_cells, kms_idx k, kms_idx *out,
+                              const kms_ctx *ctx) noexcept nogil:
     if floating is double:
-        return kms_knn_candidates_f64(X, n_total, d, queries, n_q, cand_ptr, cand, k,
-                                      out, ctx)
+        return kms_knn_cells_f64(X, n_total, d, queries, n_q, query_cells, p, cell_ptr,
+                                 members, n_cells, k, out, ctx)
     else:
-        return kms_knn_candidates_f32(X, n_total, d, queries, n_q, cand_ptr, cand, k,
-                                      out, ctx)
+        return kms_knn_cells_f32(X, n_total, d, queries, n_q, query_cells, p, cell_ptr,
+                                 members, n_cells, k, out, ctx)
 
 
 cdef inline int kms_nearest_centers(const floating *X, kms_idx n_total, kms_idx d,

@@ -26,7 +26,7 @@ from kmsmote._kms cimport (
     kms_ctx,
     kms_index,
     kms_knn_sparsity,
-    kms_knn_candidates,
+    kms_knn_cells,
     kms_knn_sparsity_sets,
     kms_nearest_centers,
     kms_pair_distances,
@@ -545,41 +545,56 @@ def csr_sample_pair_distances(X, rows, seed, first, n_pairs, scale, n_threads):
                               scale, nt)
 
 
-def knn_candidates(const floating[:, ::1] X, queries, cand_ptr, cand, k, n_threads):
-    """For every query row, its k nearest among its candidate rows
-    ``cand[cand_ptr[q]:cand_ptr[q + 1]]`` (itself excluded, a row offered
-    twice counted once), by the exact distance of pair_distances, ties by
-    ascending row: an (n_q, k) int64 array of rows, -1 where fewer than k
-    others were offered."""
-    func = "knn_candidates"
+def knn_cells(const floating[:, ::1] X, queries, query_cells, cell_ptr, members, k,
+              n_threads):
+    """For every query row, its k nearest among the members of its cells
+    (itself excluded, a row offered twice counted once), by the exact
+    distance of pair_distances, ties by ascending row: an (n_q, k) int64
+    array of rows, -1 where fewer than k others were offered.
+
+    ``query_cells``: (n_q, p) cell numbers (-1: none); cell c holds the
+    rows ``members[cell_ptr[c]:cell_ptr[c + 1]]``."""
+    func = "knn_cells"
     cdef int64_t n_total = X.shape[0], d = X.shape[1]
     cdef int nt = _kms_threads(n_threads)
     Q_arr = _rows_array(queries, func, n_total, "queries")
-    C_arr = _rows_array(cand, func, n_total, "cand")
-    P_arr = np.ascontiguousarray(cand_ptr, dtype=np.int64)
+    M_arr = _rows_array(members, func, n_total, "members")
+    P_arr = np.ascontiguousarray(cell_ptr, dtype=np.int64)
     cdef int64_t n_q = Q_arr.shape[0]
-    if (P_arr.shape != (n_q + 1,) or P_arr[0] != 0 or P_arr[n_q] != C_arr.shape[0]
-            or np.any(np.diff(P_arr) < 0)):
-        raise ValueError(f"{func}: cand_ptr must be non-decreasing, of length "
-                         f"n_q + 1 = {n_q + 1}, from 0 to len(cand) = {C_arr.shape[0]}")
+    if (P_arr.ndim != 1 or P_arr.shape[0] < 1 or P_arr[0] != 0
+            or P_arr[P_arr.shape[0] - 1] != M_arr.shape[0] or np.any(np.diff(P_arr) < 0)):
+        raise ValueError(f"{func}: cell_ptr must be non-decreasing, from 0 to "
+                         f"len(members) = {M_arr.shape[0]}")
+    cdef int64_t n_cells = P_arr.shape[0] - 1
+    C_arr = np.ascontiguousarray(query_cells, dtype=np.int64)
+    if C_arr.ndim != 2 or C_arr.shape[0] != n_q:
+        raise ValueError(f"{func}: query_cells must be of shape (n_q, p) with "
+                         f"n_q = {n_q}, got {C_arr.shape}")
+    if C_arr.size and (C_arr.min() < -1 or C_arr.max() >= n_cells):
+        raise ValueError(f"{func}: query_cells must be in [-1, {n_cells})")
+    cdef int64_t p = C_arr.shape[1]
     cdef int64_t c_k = operator.index(k)
     if c_k < 1:
         raise ValueError(f"{func}: k must be >= 1, got {c_k}")
     out = np.empty((n_q, c_k), dtype=np.int64)
     if n_q == 0:
         return out
+    if p == 0:
+        out.fill(-1)
+        return out
     cdef const int64_t[::1] Q = Q_arr
     cdef const int64_t[::1] P = P_arr
-    cdef const int64_t[::1] C = C_arr
+    cdef const int64_t[::1] M = M_arr
+    cdef const int64_t[:, ::1] C = C_arr
     cdef int64_t[:, ::1] O = out
-    cdef const int64_t *c_p = &C[0] if C.shape[0] > 0 else NULL
+    cdef const int64_t *m_p = &M[0] if M.shape[0] > 0 else NULL
     cdef int status
     cdef kms_ctx ctx
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
     with nogil:
-        status = kms_knn_candidates(&X[0, 0], n_total, d, &Q[0], n_q, &P[0], c_p, c_k,
-                                    &O[0, 0], &ctx)
-    _kms_check(status, &sig, func, f"{n_q} queries, {C.shape[0]} candidates, X of shape "
+        status = kms_knn_cells(&X[0, 0], n_total, d, &Q[0], n_q, &C[0, 0], p, &P[0], m_p,
+                               n_cells, c_k, &O[0, 0], &ctx)
+    _kms_check(status, &sig, func, f"{n_q} queries, {n_cells} cells, X of shape "
                                    f"({n_total}, {d})")
     return out

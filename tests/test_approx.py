@@ -73,24 +73,37 @@ def test_pair_distances_are_the_exact_kernels_distances():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_knn_candidates_ranks_the_offered_rows(dtype):
+@pytest.mark.parametrize("d", [5, 3000])  # 3000: blocks of 8 members (the cache budget)
+def test_knn_cells_ranks_the_members_of_the_query_cells(dtype, d):
     rng = np.random.RandomState(2)
-    X = rng.normal(size=(300, 5)).astype(dtype)
+    n = 900
+    X = rng.normal(size=(n, d)).astype(dtype)
     X[7] = X[9]  # a tie: the lower row first
-    queries = np.array([3, 7, 9, 11])
-    offers = [rng.choice(300, 40, replace=False) for _ in queries]
-    offers[1] = np.concatenate([[9, 7, 9], offers[1]])  # itself and a duplicate
-    offers[3] = np.array([11, 5])  # fewer than k others
-    ptr = np.concatenate([[0], np.cumsum([o.size for o in offers])])
-    got = _neighbors.knn_candidates(X, queries, ptr, np.concatenate(offers), 3, 2)
-    for q, o, row in zip(queries, offers, got):
-        o = np.unique(o[o != q])
-        d = _neighbors.pair_distances(X, np.full(o.size, q), o, 1)
-        want = o[np.lexsort((o, d))][:3]
+    # Cells: one of 600 rows (more than a block), small ones, an empty one,
+    # and a row twice in one cell.
+    cells = [rng.choice(n, 600, replace=False), rng.choice(n, 40, replace=False),
+             np.array([9, 7, 9, 3]), np.array([], dtype=np.int64), np.array([11, 5]),
+             rng.choice(n, 90, replace=False)]
+    ptr = np.concatenate([[0], np.cumsum([c.size for c in cells])])
+    members = np.concatenate(cells).astype(np.int64)
+    queries = np.array([3, 7, 9, 11, 600])
+    query_cells = np.array([[0, 2, 5], [2, 1, -1], [2, 2, 3], [4, -1, -1], [5, 0, 1]])
+    got = _neighbors.knn_cells(X, queries, query_cells, ptr, members, 3, 2)
+    for q, qc, row in zip(queries, query_cells, got):
+        o = np.unique(np.concatenate([cells[c] for c in qc if c >= 0]))
+        o = o[o != q]
+        dist = _neighbors.pair_distances(X, np.full(o.size, q), o, 1)
+        want = o[np.lexsort((o, dist))][:3]
         assert np.array_equal(row[:want.size], want) and np.all(row[want.size:] == -1)
-    assert got[1, 0] == 9
-    assert np.array_equal(got, _neighbors.knn_candidates(X, queries, ptr,
-                                                         np.concatenate(offers), 3, 1))
+    assert got[1, 0] == 9 and got[2, 0] == 7
+    assert np.array_equal(got[3], [5, -1, -1])  # fewer than k others
+    # Each list alone, and one thread: the same lists.
+    for i in range(queries.size):
+        alone = _neighbors.knn_cells(X, queries[i:i + 1], query_cells[i:i + 1], ptr,
+                                     members, 3, 1)
+        assert np.array_equal(alone[0], got[i])
+    with pytest.raises(ValueError, match="query_cells"):
+        _neighbors.knn_cells(X, queries, query_cells + 10, ptr, members, 3, 1)
 
 
 def test_pair_sample_continues_and_ignores_threads():

@@ -10,7 +10,7 @@
  *   KMS_FN_PAIR_DISTANCES     the public names this instance defines
  *   KMS_FN_SAMPLE_PAIR_DISTANCES
  *   KMS_FN_NEAREST_CENTERS
- *   KMS_FN_KNN_CANDIDATES
+ *   KMS_FN_KNN_CELLS
  */
 #ifndef KMS_T
 #error "approx_dense.template.c: define KMS_T before including this template"
@@ -27,8 +27,8 @@
 #ifndef KMS_FN_SAMPLE_PAIR_DISTANCES
 #error "approx_dense.template.c: define KMS_FN_SAMPLE_PAIR_DISTANCES before including this template"
 #endif
-#ifndef KMS_FN_KNN_CANDIDATES
-#error "approx_dense.template.c: define KMS_FN_KNN_CANDIDATES before including this template"
+#ifndef KMS_FN_KNN_CELLS
+#error "approx_dense.template.c: define KMS_FN_KNN_CELLS before including this template"
 #endif
 #ifndef KMS_FN_NEAREST_CENTERS
 #error "approx_dense.template.c: define KMS_FN_NEAREST_CENTERS before including this template"
@@ -238,87 +238,232 @@ int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
     return bad ? KMS_ERR_NONFINITE : KMS_OK;
 }
 
-int KMS_FN_KNN_CANDIDATES(const KMS_T *X, kms_idx n_total, kms_idx d,
-                          const kms_idx *queries, kms_idx n_q,
-                          const kms_idx *cand_ptr, const kms_idx *cand, kms_idx k,
-                          kms_idx *out, const kms_ctx *ctx)
+/* Insert (dv, r) into the ascending list (dl, pl) of length k under the
+ * order (distance, row), unless r is listed already (a row offered twice:
+ * the same distance).  -1 marks an empty place. */
+static inline void KMS_LOCAL(kms__cells_insert)(double *restrict dl, kms_idx *restrict pl,
+                                               kms_idx k, double dv, kms_idx r)
 {
-    if (n_total < 0 || d < 0 || n_q < 0 || k < 1) {
-        return k < 1 ? KMS_ERR_BAD_K : KMS_ERR_BAD_SHAPE;
+    if (dv > dl[k - 1] || (dv == dl[k - 1] && pl[k - 1] >= 0 && r >= pl[k - 1])) {
+        return;
+    }
+    for (kms_idx j = 0; j < k && dl[j] <= dv; j++) {
+        if (pl[j] == r) {
+            return;
+        }
+    }
+    kms_idx j = k - 1;
+    while (j > 0 && (dv < dl[j - 1] || (dv == dl[j - 1] && (pl[j - 1] < 0 || r < pl[j - 1])))) {
+        dl[j] = dl[j - 1];
+        pl[j] = pl[j - 1];
+        j--;
+    }
+    dl[j] = dv;
+    pl[j] = r;
+}
+
+int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
+                     const kms_idx *queries, kms_idx n_q,
+                     const kms_idx *query_cells, kms_idx p,
+                     const kms_idx *cell_ptr, const kms_idx *members, kms_idx n_cells,
+                     kms_idx k, kms_idx *out, const kms_ctx *ctx)
+{
+    if (k < 1) {
+        return KMS_ERR_BAD_K;
+    }
+    if (n_total < 0 || d < 0 || n_q < 0 || p < 0 || n_cells < 0) {
+        return KMS_ERR_BAD_SHAPE;
     }
     if (n_q == 0) {
         return KMS_OK;
     }
-    if (queries == NULL || cand_ptr == NULL || out == NULL || cand_ptr[0] != 0 ||
-        (cand == NULL && cand_ptr[n_q] > 0) || (X == NULL && d > 0)) {
+    if (queries == NULL || out == NULL || (p > 0 && query_cells == NULL) ||
+        cell_ptr == NULL || cell_ptr[0] != 0 || (X == NULL && d > 0)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    kms_idx widest = 0;
+    for (kms_idx c = 0; c < n_cells; c++) {
+        if (cell_ptr[c + 1] < cell_ptr[c]) {
+            return KMS_ERR_BAD_SHAPE;
+        }
+        widest = KMS_MAX(widest, cell_ptr[c + 1] - cell_ptr[c]);
+    }
+    if (members == NULL && cell_ptr[n_cells] > 0) {
         return KMS_ERR_BAD_SHAPE;
     }
     for (kms_idx q = 0; q < n_q; q++) {
-        if (cand_ptr[q + 1] < cand_ptr[q]) {
-            return KMS_ERR_BAD_SHAPE;
-        }
         if (queries[q] < 0 || queries[q] >= n_total) {
             return KMS_ERR_BAD_INDEX;
         }
     }
-    if (kms__pairs_bad_index(cand, cand, cand_ptr[n_q], n_total)) {
+    for (kms_idx t = 0; t < n_q * p; t++) {
+        if (query_cells[t] < -1 || query_cells[t] >= n_cells) {
+            return KMS_ERR_BAD_INDEX;
+        }
+    }
+    if (kms__pairs_bad_index(members, members, cell_ptr[n_cells], n_total)) {
         return KMS_ERR_BAD_INDEX;
     }
-    const int nt = kms__threads(ctx, n_q);
-    double *lists = (double *)malloc((size_t)nt * (size_t)k * sizeof(double));
-    if (lists == NULL) {
+    const kms_idx n_probes = n_q * p;
+    /* Members per block: the block (d x block doubles) within
+     * KMS__CELLS_BYTES, so that it stays in the L2 cache. */
+    const kms_idx fit = KMS_MAX((kms_idx)8, (kms_idx)(KMS__CELLS_BYTES / 8) / KMS_MAX(d, 1));
+    const kms_idx block = KMS_MIN(widest, KMS_MIN(fit, (kms_idx)KMS__CELLS_BLOCK));
+    const kms_idx ldb = kms__round_up(KMS_MAX(block, 1), 8);
+    const int nt = kms__threads(ctx, KMS_MAX(n_cells, n_q));
+    /* Per thread: a block of members feature-major (d x ldb), the squared
+     * distances of a group of queries to it (QUERIES x ldb), the group's
+     * rows (QUERIES x d), all in double, and a merge list (k). */
+    const size_t per_thread = (size_t)d * (size_t)ldb + (size_t)KMS__CELLS_QUERIES * (size_t)ldb
+                              + (size_t)KMS__CELLS_QUERIES * (size_t)d + (size_t)k;
+    /* Which (query, place) probe each cell (inv_ptr, inv: a counting sort,
+     * in ascending order of query and place), every (query, place)'s list
+     * (k distances and rows), the threads' scratch. */
+    kms_idx *inv_ptr = (kms_idx *)calloc((size_t)(n_cells + 1), sizeof(kms_idx));
+    kms_idx *inv = (kms_idx *)malloc((size_t)KMS_MAX(n_probes, 1) * sizeof(kms_idx));
+    kms_idx *fill = (kms_idx *)malloc((size_t)KMS_MAX(n_cells, 1) * sizeof(kms_idx));
+    double *ld = (double *)malloc((size_t)KMS_MAX(n_probes * k, 1) * sizeof(double));
+    kms_idx *lp = (kms_idx *)malloc((size_t)KMS_MAX(n_probes * k, 1) * sizeof(kms_idx));
+    double *scratch = (double *)malloc((size_t)nt * per_thread * sizeof(double));
+    if (inv_ptr == NULL || inv == NULL || fill == NULL || ld == NULL || lp == NULL ||
+        scratch == NULL) {
+        free(inv_ptr);
+        free(inv);
+        free(fill);
+        free(ld);
+        free(lp);
+        free(scratch);
         return KMS_ERR_NOMEM;
     }
+    for (kms_idx t = 0; t < n_probes; t++) {
+        if (query_cells[t] >= 0) {
+            inv_ptr[query_cells[t] + 1]++;
+        }
+        for (kms_idx j = 0; j < k; j++) {
+            ld[t * k + j] = INFINITY;
+            lp[t * k + j] = -1;
+        }
+    }
+    for (kms_idx c = 0; c < n_cells; c++) {
+        inv_ptr[c + 1] += inv_ptr[c];
+        fill[c] = inv_ptr[c];
+    }
+    for (kms_idx t = 0; t < n_probes; t++) {
+        if (query_cells[t] >= 0) {
+            inv[fill[query_cells[t]]++] = t;
+        }
+    }
+    free(fill);
+
+    const kms__sqdiff_fn sqdiff = kms__sqdiff_kernel();
     kms__poller poller = kms__poller_init(ctx);
     int stop = 0, bad = 0;
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 16) \
-    reduction(| : bad)
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : bad)
 #endif
-    for (kms_idx q = 0; q < n_q; q++) {
-        if (kms__flag_get(&stop)) {
-            continue;
-        }
-        if (KMS_THREAD_ID() == 0 &&
-            kms__poll(&poller, (cand_ptr[q + 1] - cand_ptr[q]) * d)) {
-            kms__flag_set(&stop);
-            continue;
-        }
-        double *restrict dl = lists + (size_t)KMS_THREAD_ID() * (size_t)k;
-        kms_idx *restrict pl = out + q * k;
-        for (kms_idx j = 0; j < k; j++) {
-            dl[j] = INFINITY;
-            pl[j] = -1;
-        }
-        const kms_idx self = queries[q];
-        const KMS_T *restrict x = X + self * d;
-        for (kms_idx t = cand_ptr[q]; t < cand_ptr[q + 1]; t++) {
-            const kms_idx r = cand[t];
-            if (r == self) {
+    {
+        double *restrict B = scratch + (size_t)KMS_THREAD_ID() * per_thread;
+        double *restrict acc = B + (size_t)d * (size_t)ldb;
+        double *restrict xq = acc + (size_t)KMS__CELLS_QUERIES * (size_t)ldb;
+        double *restrict dl = xq + (size_t)KMS__CELLS_QUERIES * (size_t)d;
+        /* Every cell: its members by blocks, each block against the
+         * queries probing the cell, a group at a time. */
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (kms_idx c = 0; c < n_cells; c++) {
+            const kms_idx n_in = inv_ptr[c + 1] - inv_ptr[c];
+            const kms_idx first = cell_ptr[c], size = cell_ptr[c + 1] - first;
+            if (n_in == 0 || size == 0 || kms__flag_get(&stop)) {
                 continue;
             }
-            const double s = KMS_LOCAL(kms__sqdist)(x, X + r * d, d);
-            bad |= (s - s) != 0.0;
-            const double dv = sqrt(s);
-            /* Already listed (offered twice): equal distance, same row. */
-            int seen = 0;
-            for (kms_idx j = 0; j < k && dl[j] <= dv; j++) {
-                seen |= pl[j] == r;
+            if (KMS_THREAD_ID() == 0 && kms__poll(&poller, n_in * size * d)) {
+                kms__flag_set(&stop);
+                continue;
             }
-            if (!seen && (dv < dl[k - 1] || (dv == dl[k - 1] && (pl[k - 1] < 0 ||
-                                                                 r < pl[k - 1])))) {
-                kms_idx j = k - 1;
-                while (j > 0 && (dv < dl[j - 1] || (dv == dl[j - 1] && r < pl[j - 1]))) {
-                    dl[j] = dl[j - 1];
-                    pl[j] = pl[j - 1];
-                    j--;
+            for (kms_idx j0 = 0; j0 < size; j0 += block) {
+                const kms_idx nb = KMS_MIN(block, size - j0);
+                const kms_idx nb8 = kms__round_up(nb, 8);
+                const kms_idx *restrict mem = members + first + j0;
+                /* Past nb, copies of the last member (finite, ignored). */
+                for (kms_idx j = 0; j < nb8; j++) {
+                    const KMS_T *restrict row = X + mem[KMS_MIN(j, nb - 1)] * d;
+                    for (kms_idx f = 0; f < d; f++) {
+                        B[f * ldb + j] = (double)row[f];
+                    }
                 }
-                dl[j] = dv;
-                pl[j] = r;
+                for (kms_idx g0 = 0; g0 < n_in; g0 += KMS__CELLS_QUERIES) {
+                    const int ng = (int)KMS_MIN((kms_idx)KMS__CELLS_QUERIES, n_in - g0);
+                    const kms_idx *probe = inv + inv_ptr[c] + g0;
+                    /* A short group repeats its last query. */
+                    for (int g = 0; g < KMS__CELLS_QUERIES; g++) {
+                        const KMS_T *restrict row =
+                            X + queries[probe[KMS_MIN(g, ng - 1)] / p] * d;
+                        for (kms_idx f = 0; f < d; f++) {
+                            xq[g * d + f] = (double)row[f];
+                        }
+                    }
+                    sqdiff(B, ldb, nb8, xq, d, acc, ldb);
+                    for (int g = 0; g < ng; g++) {
+                        const kms_idx t = probe[g];
+                        const kms_idx self = queries[t / p];
+                        double *restrict gl = ld + t * k;
+                        kms_idx *restrict gp = lp + t * k;
+                        const double *restrict ag = acc + g * ldb;
+                        /* A squared distance above this cannot give a
+                         * distance at most the list's last (sqrt is
+                         * correctly rounded; the factor leaves more than an
+                         * ulp of room). */
+                        double screen = gp[k - 1] >= 0 ? gl[k - 1] * gl[k - 1] * (1.0 + 1e-15)
+                                                       : INFINITY;
+                        /* First the block at once (vectorised): any
+                         * non-finite, any that may enter. */
+                        int nonfinite = 0, any = 0;
+                        for (kms_idx j = 0; j < nb; j++) {
+                            nonfinite |= (ag[j] - ag[j]) != 0.0;
+                            any |= ag[j] <= screen;
+                        }
+                        bad |= nonfinite;
+                        for (kms_idx j = 0; any && j < nb; j++) {
+                            const double s = ag[j];
+                            if (s > screen || mem[j] == self) {
+                                continue;
+                            }
+                            KMS_LOCAL(kms__cells_insert)(gl, gp, k, sqrt(s), mem[j]);
+                            if (gp[k - 1] >= 0) {
+                                screen = gl[k - 1] * gl[k - 1] * (1.0 + 1e-15);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        /* Every query: its places' lists merged (a row in several of its
+         * cells counted once). */
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (kms_idx q = 0; q < n_q; q++) {
+            if (kms__flag_get(&stop)) {
+                continue;
+            }
+            kms_idx *restrict pl = out + q * k;
+            for (kms_idx j = 0; j < k; j++) {
+                dl[j] = INFINITY;
+                pl[j] = -1;
+            }
+            for (kms_idx t = q * p; t < (q + 1) * p; t++) {
+                for (kms_idx j = 0; j < k && lp[t * k + j] >= 0; j++) {
+                    KMS_LOCAL(kms__cells_insert)(dl, pl, k, ld[t * k + j], lp[t * k + j]);
+                }
             }
         }
     }
-    free(lists);
+    free(inv_ptr);
+    free(inv);
+    free(ld);
+    free(lp);
+    free(scratch);
     if (stop) {
         return KMS_ERR_INTERRUPTED;
     }
