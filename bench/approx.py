@@ -442,8 +442,11 @@ def measure_set(X, rows, ks, threads, variants, queries=None):
                 from kmsmote import _approx
 
                 # By the documented rules: split into cells, mean sampled.
-                n_cells = max(1, round(rows.size / _approx.CELL_ROWS))
-                rec.setdefault("split", {})[name] = n_cells > _approx.N_PROBE
+                if hasattr(_approx, "cells_and_probes"):
+                    n_cells, n_probe = _approx.cells_and_probes(rows.size)
+                else:
+                    n_cells, n_probe = max(1, round(rows.size / _approx.CELL_ROWS)), _approx.N_PROBE
+                rec.setdefault("split", {})[name] = n_cells > n_probe
                 rec.setdefault("sampled_mean", {})[name] = (
                     rows.size * (rows.size - 1) // 2 > getattr(_approx, "EXACT_MEAN_PAIRS", -1))
                 for seed in seeds:

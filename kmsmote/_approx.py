@@ -5,7 +5,8 @@ set of rows (``neighbors="approximate"``, and ``"auto"`` above
 Neighbours: an inverted-file search.  The set is split into cells by a
 k-means of its own (kmsmote's compiled one, fitted on a seeded sample of
 the set, cells of about ``CELL_ROWS`` rows); every row joins the
-``N_PROBE`` cells whose centres are nearest to it; inside every cell an
+cells whose centres are nearest to it (``N_PROBE``, more for sets of many
+cells: ``cells_and_probes``); inside every cell an
 exact search (the exact path's kernel) lists each member's k nearest
 fellow members; a row's candidates, from all its cells, are ranked by
 their exact distance and the k nearest kept.  Two rows are compared when
@@ -27,7 +28,8 @@ sampling error), in batches, until its standard error is below
 
 Cost: the cells' k-means and the nearest-centre pass grow as
 ``m * m / CELL_ROWS`` distance terms with a small constant, the in-cell
-searches as ``m * (N_PROBE * CELL_ROWS) ** 2 / (2 * CELL_ROWS)`` pairs, the
+searches as ``m * (n_probe * CELL_ROWS) ** 2 / (2 * CELL_ROWS)`` pairs
+(n_probe growing as the logarithm of the cells), the
 mean's sample is bounded: near-linear in m where the exact search is
 quadratic.  Every step is seeded from the one seed and none depends on
 the number of threads.
@@ -41,9 +43,15 @@ from . import _kmeans, _neighbors
 from ._plan import AUTO_MIN_ROWS  # where "auto" switches: the plan decides
 
 # Rows per cell, and cells each row joins.  With 256 and 4, recall@2
-# measured 0.99 on 20-feature Gaussian clusters (bench/approx.py).
+# measured 0.97-0.99 on 20-feature Gaussian clusters of up to 70,000 rows
+# (bench/approx.py).  With more cells a row's neighbours fall in more of
+# them: at fixed probes recall@2 fell to 0.94 on a 231,955-row cluster
+# (906 cells) and 0.88 on a 701,210-row one; so above PROBE_CELLS cells a
+# row joins one more cell each time their number doubles (5 probes: 0.98
+# on the 231,955-row cluster, for 1.2 times the time).
 CELL_ROWS = 256
 N_PROBE = 4
+PROBE_CELLS = 256
 # Rows of the sample the cells' k-means is fitted on, per cell, and its
 # Lloyd iterations.
 CELL_SAMPLE = 16
@@ -77,12 +85,13 @@ _PARALLEL_WORK = 1 << 28
 QUERY_SHARE = 3
 
 # Above this many cells (sets of about 260,000 rows), two levels of cells
-# (see _probe_cells), each row choosing among the NEAR_CELLS * N_PROBE
-# cells nearest to its own: recall@2 0.963 instead of 0.973 on a 76,731-row
-# cluster (forced), where comparing every row with every cell would grow
-# as the square of the set.
+# (see _probe_cells), each row choosing among the NEAR_CELLS * n_probe
+# cells nearest to its own, where comparing every row with every cell would
+# grow as the square of the set.  With NEAR_CELLS = 32 the two levels lose
+# no recall against one: recall@2 0.940 both on a 231,955-row cluster at 4
+# probes (forced), in 1.84 s instead of 2.49 (16: 0.925).
 FLAT_CELLS = 1024
-NEAR_CELLS = 16
+NEAR_CELLS = 32
 
 
 def _is_sparse(X):
@@ -325,9 +334,11 @@ def _sampled_mean(X, rows, seed, n_threads):
 
 
 def cells_and_probes(m):
-    """(cells, cells each row joins) for a set of m rows."""
+    """(cells, cells each row joins) for a set of m rows: N_PROBE, and one
+    more each time the cells double beyond PROBE_CELLS."""
     n_cells = max(1, int(round(m / CELL_ROWS)))
-    return n_cells, min(N_PROBE, n_cells)
+    extra = max(0, int(math.floor(math.log2(n_cells / PROBE_CELLS)))) if n_cells > PROBE_CELLS else 0
+    return n_cells, min(N_PROBE + extra, n_cells)
 
 
 def is_approximate(m):
