@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kms_approx.h"
 #include "kms_common.h"
 #include "kms_generate.h"
 #include "kms_internal.h"
