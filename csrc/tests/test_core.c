@@ -1,7 +1,9 @@
 /*
- * C-level tests of the kmsmote core (no Python): every public kernel of
+ * C-level tests of the kmsmote core (no Python): the public kernels of
  * the csrc headers -- dense float32/float64 assign, k-means++, Lloyd, knn_sparsity,
- * generate, and their CSR variants with int32 and int64 indices -- on small
+ * generate, and their CSR variants with int32 and int64 indices, and
+ * knn_cells of kms_approx.h (its other kernels are tested from Python,
+ * tests/test_approx.py) -- on small
  * random data with edge cases (k = 0, m = 1, duplicate rows, empty clusters,
  * CSR rows without entries, 1 and 2 threads, every error status, interrupt
  * callbacks), checked against plain reference computations written here.
