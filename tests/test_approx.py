@@ -209,8 +209,13 @@ def test_lists_of_the_rows_asked_for(small_cells, monkeypatch, sparse_input):
         X, rows, 3, 2)[0]
     assert np.array_equal(some[needed], exact[needed])
     assert np.all(some[others] == -1)
-    # More: the in-cell search, the lists the full search gives them.
+    # More: from their cells, the lists the full search gives them (dense:
+    # kms_knn_cells, also in parts of 40 rows).
     monkeypatch.setattr(_approx, "EXHAUSTIVE_PAIRS", 0)
+    some = _approx.neighbours(X, rows, 3, 4, 2, needed=needed)
+    assert np.array_equal(some[needed], full[needed])
+    assert np.all(some[others] == -1)
+    monkeypatch.setattr(_approx, "_CELL_LISTS", 40 * 3 * _approx.N_PROBE)
     some = _approx.neighbours(X, rows, 3, 4, 2, needed=needed)
     assert np.array_equal(some[needed], full[needed])
     assert np.all(some[others] == -1)
