@@ -16,6 +16,19 @@
 #include "kms_dist.h"
 #include "kms_knn_internal.h"
 
+/* kms__topk_insert of (dv, r) unless r is listed already (a row offered
+ * twice, at the same distance).  Returns 1 if it was inserted. */
+static inline int kms__topk_insert_once(double *restrict dl, kms_idx *restrict pl,
+                                        kms_idx k, double dv, kms_idx r)
+{
+    for (kms_idx j = 0; j < k && dl[j] <= dv; j++) {
+        if (pl[j] == r) {
+            return 0;
+        }
+    }
+    return kms__topk_insert(dl, pl, k, dv, r);
+}
+
 /* ------------------------------------------------------------------------
  * The squared distances of kms_knn_cells: KMS__CELLS_QUERIES query rows
  * xq (row-major, d features, in double) against a block of members B

@@ -238,30 +238,6 @@ int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
     return bad ? KMS_ERR_NONFINITE : KMS_OK;
 }
 
-/* Insert (dv, r) into the ascending list (dl, pl) of length k under the
- * order (distance, row), unless r is listed already (a row offered twice:
- * the same distance).  -1 marks an empty place. */
-static inline void KMS_LOCAL(kms__cells_insert)(double *restrict dl, kms_idx *restrict pl,
-                                               kms_idx k, double dv, kms_idx r)
-{
-    if (dv > dl[k - 1] || (dv == dl[k - 1] && pl[k - 1] >= 0 && r >= pl[k - 1])) {
-        return;
-    }
-    for (kms_idx j = 0; j < k && dl[j] <= dv; j++) {
-        if (pl[j] == r) {
-            return;
-        }
-    }
-    kms_idx j = k - 1;
-    while (j > 0 && (dv < dl[j - 1] || (dv == dl[j - 1] && (pl[j - 1] < 0 || r < pl[j - 1])))) {
-        dl[j] = dl[j - 1];
-        pl[j] = pl[j - 1];
-        j--;
-    }
-    dl[j] = dv;
-    pl[j] = r;
-}
-
 int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
                      const kms_idx *queries, kms_idx n_q,
                      const kms_idx *query_cells, kms_idx p,
@@ -341,7 +317,7 @@ int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
         }
         for (kms_idx j = 0; j < k; j++) {
             ld[t * k + j] = INFINITY;
-            lp[t * k + j] = -1;
+            lp[t * k + j] = n_total; /* empty: after every row */
         }
     }
     for (kms_idx c = 0; c < n_cells; c++) {
@@ -414,8 +390,7 @@ int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
                          * distance at most the list's last (sqrt is
                          * correctly rounded; the factor leaves more than an
                          * ulp of room). */
-                        double screen = gp[k - 1] >= 0 ? gl[k - 1] * gl[k - 1] * (1.0 + 1e-15)
-                                                       : INFINITY;
+                        double screen = gl[k - 1] * gl[k - 1] * (1.0 + 1e-15);
                         /* First the block at once (vectorised): any
                          * non-finite, any that may enter. */
                         int nonfinite = 0, any = 0;
@@ -429,8 +404,7 @@ int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
                             if (s > screen || mem[j] == self) {
                                 continue;
                             }
-                            KMS_LOCAL(kms__cells_insert)(gl, gp, k, sqrt(s), mem[j]);
-                            if (gp[k - 1] >= 0) {
+                            if (kms__topk_insert_once(gl, gp, k, sqrt(s), mem[j])) {
                                 screen = gl[k - 1] * gl[k - 1] * (1.0 + 1e-15);
                             }
                         }
@@ -450,12 +424,15 @@ int KMS_FN_KNN_CELLS(const KMS_T *X, kms_idx n_total, kms_idx d,
             kms_idx *restrict pl = out + q * k;
             for (kms_idx j = 0; j < k; j++) {
                 dl[j] = INFINITY;
-                pl[j] = -1;
+                pl[j] = n_total;
             }
             for (kms_idx t = q * p; t < (q + 1) * p; t++) {
-                for (kms_idx j = 0; j < k && lp[t * k + j] >= 0; j++) {
-                    KMS_LOCAL(kms__cells_insert)(dl, pl, k, ld[t * k + j], lp[t * k + j]);
+                for (kms_idx j = 0; j < k && lp[t * k + j] < n_total; j++) {
+                    kms__topk_insert_once(dl, pl, k, ld[t * k + j], lp[t * k + j]);
                 }
+            }
+            for (kms_idx j = 0; j < k; j++) {
+                pl[j] = pl[j] < n_total ? pl[j] : -1;
             }
         }
     }
