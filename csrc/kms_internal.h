@@ -214,16 +214,22 @@ static inline void kms__sample_pair(uint64_t seed, uint64_t t, kms_idx m,
 typedef void (*kms__pairs_sq_fn)(const void *src, const kms_idx *i,
                                  const kms_idx *j, kms_idx n, double *out);
 
-/* The driver of kms_pair_distances (dense and CSR): out[t] =
- * sqrt(squared distance of rows a[t], b[t]) by chunks of KMS_CHUNK_ROWS
- * pairs (``sq`` on a set whose members are X's rows).  Returns a status. */
-static inline int kms__pair_distances_run(kms__pairs_sq_fn sq, const void *src,
-                                          const kms_idx *a, const kms_idx *b,
-                                          kms_idx n_pairs, double *out,
-                                          const kms_ctx *ctx)
+/* Chunks of KMS_CHUNK_ROWS pairs: chunk(job, u, t0, t1) does chunk number
+ * u, pairs t0 .. t1 - 1, on the calling thread and returns 1 if it met a
+ * non-finite distance.  kms__pairs_chunks runs the chunks of n_pairs on nt
+ * threads (dynamic), thread 0 polling for interrupts between chunks.
+ * Returns a status. */
+typedef int (*kms__pairs_chunk_fn)(void *job, kms_idx u, kms_idx t0, kms_idx t1);
+
+static inline kms_idx kms__pairs_units(kms_idx n_pairs)
 {
-    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
-    const int nt = kms__threads(ctx, n_units);
+    return (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+}
+
+static inline int kms__pairs_chunks(kms__pairs_chunk_fn chunk, void *job, kms_idx n_pairs,
+                                    int nt, const kms_ctx *ctx)
+{
+    const kms_idx n_units = kms__pairs_units(n_pairs);
     (void)nt; /* read by the OpenMP pragmas only */
     kms__poller poller = kms__poller_init(ctx);
     int stop = 0, bad = 0;
@@ -241,16 +247,83 @@ static inline int kms__pair_distances_run(kms__pairs_sq_fn sq, const void *src,
             kms__flag_set(&stop);
             continue;
         }
-        sq(src, a + t0, b + t0, t1 - t0, out + t0);
-        for (kms_idx t = t0; t < t1; t++) {
-            bad |= (out[t] - out[t]) != 0.0;
-            out[t] = sqrt(out[t]);
-        }
+        bad |= chunk(job, u, t0, t1);
     }
     if (stop) {
         return KMS_ERR_INTERRUPTED;
     }
     return bad ? KMS_ERR_NONFINITE : KMS_OK;
+}
+
+/* kms_pair_distances' chunks (dense and CSR): out[t] = sqrt(squared
+ * distance of rows a[t], b[t]) (``sq`` on a set whose members are X's
+ * rows). */
+typedef struct kms__pairs_job {
+    kms__pairs_sq_fn sq;
+    const void *src;
+    const kms_idx *a, *b;
+    double *out;
+    /* kms__sample_pairs_run: */
+    kms_idx m, first;
+    uint64_t seed;
+    double inv2;
+    double *part, *work;
+} kms__pairs_job;
+
+static inline int kms__pair_distances_chunk(void *job_, kms_idx u, kms_idx t0, kms_idx t1)
+{
+    const kms__pairs_job *job = (const kms__pairs_job *)job_;
+    (void)u;
+    double *out = job->out;
+    int bad = 0;
+    job->sq(job->src, job->a + t0, job->b + t0, t1 - t0, out + t0);
+    for (kms_idx t = t0; t < t1; t++) {
+        bad |= (out[t] - out[t]) != 0.0;
+        out[t] = sqrt(out[t]);
+    }
+    return bad;
+}
+
+/* The driver of kms_pair_distances.  Returns a status. */
+static inline int kms__pair_distances_run(kms__pairs_sq_fn sq, const void *src,
+                                          const kms_idx *a, const kms_idx *b,
+                                          kms_idx n_pairs, double *out,
+                                          const kms_ctx *ctx)
+{
+    kms__pairs_job job = {sq, src, a, b, out, 0, 0, 0, 0.0, NULL, NULL};
+    return kms__pairs_chunks(kms__pair_distances_chunk, &job, n_pairs,
+                             kms__threads(ctx, kms__pairs_units(n_pairs)), ctx);
+}
+
+/* kms_sample_pair_distances' chunks: pairs first + t of kms__sample_pair,
+ * the chunk's sums of the powers 1 to 4 of distance / scale into
+ * part[4 u ..] (the calling thread's pairs and distances in work). */
+static inline int kms__sample_pairs_chunk(void *job_, kms_idx u, kms_idx t0, kms_idx t1)
+{
+    const kms__pairs_job *job = (const kms__pairs_job *)job_;
+    double *d2 = job->work + (size_t)KMS_THREAD_ID() * 3 * KMS_CHUNK_ROWS;
+    kms_idx *pi = (kms_idx *)(d2 + KMS_CHUNK_ROWS);
+    kms_idx *pj = pi + KMS_CHUNK_ROWS;
+    int bad = 0;
+    for (kms_idx t = t0; t < t1; t++) {
+        kms__sample_pair(job->seed, (uint64_t)(job->first + t), job->m, &pi[t - t0],
+                         &pj[t - t0]);
+    }
+    job->sq(job->src, pi, pj, t1 - t0, d2);
+    kms__ksum acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    for (kms_idx t = 0; t < t1 - t0; t++) {
+        const double s2 = d2[t] * job->inv2; /* (distance / scale)^2 */
+        bad |= (s2 - s2) != 0.0;
+        const double s1 = sqrt(s2);
+        kms__ksum_add(&acc[0], s1);
+        kms__ksum_add(&acc[1], s2);
+        kms__ksum_add(&acc[2], s1 * s2);
+        kms__ksum_add(&acc[3], s2 * s2);
+    }
+    for (int q = 0; q < 4; q++) {
+        job->part[4 * u + q] = kms__ksum_value(&acc[q]);
+    }
+    return bad;
 }
 
 /* The driver of kms_sample_pair_distances (dense and CSR): pairs
@@ -269,7 +342,7 @@ static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
     if (n_pairs == 0) {
         return KMS_OK;
     }
-    const kms_idx n_units = (n_pairs + KMS_CHUNK_ROWS - 1) / KMS_CHUNK_ROWS;
+    const kms_idx n_units = kms__pairs_units(n_pairs);
     const int nt = kms__threads(ctx, n_units);
     /* Per chunk four sums; per thread the chunk's pairs and distances. */
     double *part = (double *)malloc(((size_t)n_units * 4 +
@@ -277,47 +350,10 @@ static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
     if (part == NULL) {
         return KMS_ERR_NOMEM;
     }
-    double *work = part + 4 * n_units;
-    const double inv2 = 1.0 / (scale * scale);
-    (void)nt; /* read by the OpenMP pragmas only */
-    kms__poller poller = kms__poller_init(ctx);
-    int stop = 0, bad = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1) \
-    reduction(| : bad)
-#endif
-    for (kms_idx u = 0; u < n_units; u++) {
-        const kms_idx t0 = u * KMS_CHUNK_ROWS;
-        const kms_idx t1 = KMS_MIN(n_pairs, t0 + KMS_CHUNK_ROWS);
-        if (kms__flag_get(&stop)) {
-            continue;
-        }
-        if (KMS_THREAD_ID() == 0 && kms__poll(&poller, (t1 - t0) * 64)) {
-            kms__flag_set(&stop);
-            continue;
-        }
-        double *d2 = work + (size_t)KMS_THREAD_ID() * 3 * KMS_CHUNK_ROWS;
-        kms_idx *pi = (kms_idx *)(d2 + KMS_CHUNK_ROWS);
-        kms_idx *pj = pi + KMS_CHUNK_ROWS;
-        for (kms_idx t = t0; t < t1; t++) {
-            kms__sample_pair(seed, (uint64_t)(first + t), m, &pi[t - t0], &pj[t - t0]);
-        }
-        sq(src, pi, pj, t1 - t0, d2);
-        kms__ksum acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-        for (kms_idx t = 0; t < t1 - t0; t++) {
-            const double s2 = d2[t] * inv2; /* (distance / scale)^2 */
-            bad |= (s2 - s2) != 0.0;
-            const double s1 = sqrt(s2);
-            kms__ksum_add(&acc[0], s1);
-            kms__ksum_add(&acc[1], s2);
-            kms__ksum_add(&acc[2], s1 * s2);
-            kms__ksum_add(&acc[3], s2 * s2);
-        }
-        for (int q = 0; q < 4; q++) {
-            part[4 * u + q] = kms__ksum_value(&acc[q]);
-        }
-    }
-    if (!stop && !bad) {
+    kms__pairs_job job = {sq, src, NULL, NULL, NULL, m, first, seed,
+                          1.0 / (scale * scale), part, part + 4 * n_units};
+    const int status = kms__pairs_chunks(kms__sample_pairs_chunk, &job, n_pairs, nt, ctx);
+    if (status == KMS_OK) {
         for (int q = 0; q < 4; q++) {
             kms__ksum tot = {0.0, 0.0};
             for (kms_idx u = 0; u < n_units; u++) {
@@ -327,10 +363,7 @@ static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
         }
     }
     free(part);
-    if (stop) {
-        return KMS_ERR_INTERRUPTED;
-    }
-    return bad ? KMS_ERR_NONFINITE : KMS_OK;
+    return status;
 }
 
 /* out[c] = sum_{f < d} M[f * ld + c]^2 for c < ncols, summed over f in
