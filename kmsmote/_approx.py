@@ -185,16 +185,25 @@ def _nearest_cells(X, rows, centers, n_probe, n_threads):
     return _neighbors.nearest_centers(X, rows, centers, n_probe, n_threads)
 
 
+def _cell_members(cells):
+    """(cell_ptr, members, slots) of the cells the rows joined (``cells``:
+    (m, n_probe)): cell c's members are the positions
+    ``members[cell_ptr[c]:cell_ptr[c + 1]]``, by position, and ``slots``
+    says where c stands in each one's row of cells."""
+    n_probe = cells.shape[1]
+    flat = cells.ravel()
+    members, slots = np.divmod(np.argsort(flat, kind="stable"), n_probe)
+    ptr = np.zeros(int(flat.max()) + 2, dtype=np.int64)
+    np.cumsum(np.bincount(flat), out=ptr[1:])
+    return ptr, members, slots
+
+
 def _in_cell_candidates(X, rows, cells, k, n_threads):
     """(m, n_probe * k) candidate positions (-1: none) from the exact search
     inside every cell."""
     m, n_probe = cells.shape
-    flat = cells.ravel()
-    order = np.argsort(flat, kind="stable")  # by cell, then row, then slot
-    members, slots = np.divmod(order, n_probe)
-    counts = np.bincount(flat, minlength=int(flat.max()) + 1)
-    bounds = np.zeros(counts.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=bounds[1:])
+    bounds, members, slots = _cell_members(cells)
+    counts = np.diff(bounds)
     multi = np.flatnonzero(counts >= 2)
     ks = np.minimum(k, counts[multi] - 1).astype(np.int64)
     sets_rows = np.concatenate([rows[members[bounds[c]:bounds[c + 1]]] for c in multi])
@@ -212,22 +221,11 @@ def _in_cell_candidates(X, rows, cells, k, n_threads):
     return cand
 
 
-def _cell_members(cells):
-    """(cell_ptr, members): the positions that joined each cell, by cell
-    then position (cell c's are ``members[cell_ptr[c]:cell_ptr[c + 1]]``)."""
-    m, n_probe = cells.shape
-    flat = cells.ravel()
-    members = np.argsort(flat, kind="stable") // n_probe
-    ptr = np.zeros(int(flat.max()) + 2, dtype=np.int64)
-    np.cumsum(np.bincount(flat), out=ptr[1:])
-    return ptr, members
-
-
 def _needed_lists(X, rows, cells, k, needed, n_threads):
     """The lists of the rows ``needed`` alone (dense X): each row's k
     nearest among the members of its cells (compiled), which are the lists
     the in-cell search of every cell gives it."""
-    ptr, members = _cell_members(cells)
+    ptr, members, _ = _cell_members(cells)
     who = np.unique(np.asarray(needed, dtype=np.int64))
     nn = np.full((cells.shape[0], k), -1, dtype=np.int64)
     # In parts, by own cell (a part then reads few cells), so that the
@@ -347,7 +345,7 @@ def cells_and_probes(m):
     """(cells, cells each row joins) for a set of m rows: N_PROBE, and one
     more each time the cells double beyond PROBE_CELLS."""
     n_cells = max(1, int(round(m / CELL_ROWS)))
-    extra = max(0, int(math.floor(math.log2(n_cells / PROBE_CELLS)))) if n_cells > PROBE_CELLS else 0
+    extra = max(0, math.floor(math.log2(n_cells / PROBE_CELLS)))
     return n_cells, min(N_PROBE + extra, n_cells)
 
 
