@@ -125,6 +125,7 @@ static kms__sqdiff_fn kms__sqdiff_kernel(void)
 #define KMS_LOCAL(name) name##_f64
 #define KMS_GATHER kms__gather_f64
 #define KMS_FN_PAIR_DISTANCES kms_pair_distances_f64
+#define KMS_FN_PAIR_SQDISTANCES kms_pair_sqdistances_f64
 #define KMS_FN_NEAREST_CENTERS kms_nearest_centers_f64
 #define KMS_FN_SAMPLE_PAIR_DISTANCES kms_sample_pair_distances_f64
 #define KMS_FN_KNN_CELLS kms_knn_cells_f64
@@ -133,6 +134,7 @@ static kms__sqdiff_fn kms__sqdiff_kernel(void)
 #undef KMS_LOCAL
 #undef KMS_GATHER
 #undef KMS_FN_PAIR_DISTANCES
+#undef KMS_FN_PAIR_SQDISTANCES
 #undef KMS_FN_NEAREST_CENTERS
 #undef KMS_FN_SAMPLE_PAIR_DISTANCES
 #undef KMS_FN_KNN_CELLS
@@ -141,6 +143,7 @@ static kms__sqdiff_fn kms__sqdiff_kernel(void)
 #define KMS_LOCAL(name) name##_f32
 #define KMS_GATHER kms__gather_f32
 #define KMS_FN_PAIR_DISTANCES kms_pair_distances_f32
+#define KMS_FN_PAIR_SQDISTANCES kms_pair_sqdistances_f32
 #define KMS_FN_NEAREST_CENTERS kms_nearest_centers_f32
 #define KMS_FN_SAMPLE_PAIR_DISTANCES kms_sample_pair_distances_f32
 #define KMS_FN_KNN_CELLS kms_knn_cells_f32
@@ -149,6 +152,28 @@ static kms__sqdiff_fn kms__sqdiff_kernel(void)
 #undef KMS_LOCAL
 #undef KMS_GATHER
 #undef KMS_FN_PAIR_DISTANCES
+#undef KMS_FN_PAIR_SQDISTANCES
 #undef KMS_FN_NEAREST_CENTERS
 #undef KMS_FN_SAMPLE_PAIR_DISTANCES
 #undef KMS_FN_KNN_CELLS
+
+int kms_sample_pairs(uint64_t seed, kms_idx m, kms_idx first, kms_idx n_pairs,
+                     kms_idx *i, kms_idx *j)
+{
+    if (m < 2 || first < 0 || n_pairs < 0 || (n_pairs > 0 && (i == NULL || j == NULL))) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    for (kms_idx t = 0; t < n_pairs; t++) {
+        kms__sample_pair(seed, (uint64_t)(first + t), m, &i[t], &j[t]);
+    }
+    return KMS_OK;
+}
+
+int kms_pair_moments(const double *d2, kms_idx n_pairs, double scale, double *sums,
+                     const kms_ctx *ctx)
+{
+    if (n_pairs < 0 || !(scale > 0.0) || sums == NULL || (n_pairs > 0 && d2 == NULL)) {
+        return KMS_ERR_BAD_SHAPE;
+    }
+    return kms__sample_pairs_run(NULL, NULL, 2, 0, 0, n_pairs, scale, d2, sums, ctx);
+}

@@ -39,6 +39,16 @@ int kms_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                            const kms_idx *a, const kms_idx *b,
                            kms_idx n_pairs, double *out, const kms_ctx *ctx);
 
+/* out[t] = the squared distance of kms_pair_distances (the sum before its
+ * square root), for pairs whose distances must be combined elsewhere as
+ * kms_sample_pair_distances combines them (kms_pair_moments). */
+int kms_pair_sqdistances_f64(const double *X, kms_idx n_total, kms_idx d,
+                             const kms_idx *a, const kms_idx *b,
+                             kms_idx n_pairs, double *out, const kms_ctx *ctx);
+int kms_pair_sqdistances_f32(const float *X, kms_idx n_total, kms_idx d,
+                             const kms_idx *a, const kms_idx *b,
+                             kms_idx n_pairs, double *out, const kms_ctx *ctx);
+
 /* Sampled pairs of the set {X[rows[0]], ..., X[rows[m-1]]}, m >= 2: pair
  * number t (first <= t < first + n_pairs) joins a member drawn uniformly
  * and one drawn uniformly among the others, from a counter-based stream of
@@ -59,6 +69,18 @@ int kms_sample_pair_distances_f32(const float *X, kms_idx n_total, kms_idx d,
                                   const kms_idx *rows, kms_idx m, uint64_t seed,
                                   kms_idx first, kms_idx n_pairs, double scale,
                                   double *sums, const kms_ctx *ctx);
+
+/* The members (i[t], j[t]) of the sampled pairs first .. first + n_pairs - 1
+ * of kms_sample_pair_distances for a set of m >= 2 members and seed, and
+ * sums[q] (q < 4) as kms_sample_pair_distances gives them from given
+ * squared distances d2[t] of those pairs (kms_pair_sqdistances), bit for
+ * bit: the pieces of one sample whose rows are not held in one place
+ * (kmsmote.dask).  Requires m >= 2 (KMS_ERR_BAD_SHAPE); kms_pair_moments
+ * requires scale > 0 and finite distances (KMS_ERR_NONFINITE). */
+int kms_sample_pairs(uint64_t seed, kms_idx m, kms_idx first, kms_idx n_pairs,
+                     kms_idx *i, kms_idx *j);
+int kms_pair_moments(const double *d2, kms_idx n_pairs, double scale, double *sums,
+                     const kms_ctx *ctx);
 
 /* For every query q < n_q: its k nearest among the members of its cells
  * query_cells[q * p] .. query_cells[q * p + p - 1] (-1: no cell), cell c's

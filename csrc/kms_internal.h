@@ -268,6 +268,10 @@ typedef struct kms__pairs_job {
     uint64_t seed;
     double inv2;
     double *part, *work;
+    /* kms_pair_moments: the given squared distances. */
+    const double *d2;
+    /* kms_pair_sqdistances: no square root. */
+    int squared;
 } kms__pairs_job;
 
 static inline int kms__pair_distances_chunk(void *job_, kms_idx u, kms_idx t0, kms_idx t1)
@@ -279,20 +283,46 @@ static inline int kms__pair_distances_chunk(void *job_, kms_idx u, kms_idx t0, k
     job->sq(job->src, job->a + t0, job->b + t0, t1 - t0, out + t0);
     for (kms_idx t = t0; t < t1; t++) {
         bad |= (out[t] - out[t]) != 0.0;
-        out[t] = sqrt(out[t]);
+        if (!job->squared) {
+            out[t] = sqrt(out[t]);
+        }
     }
     return bad;
 }
 
-/* The driver of kms_pair_distances.  Returns a status. */
+/* The driver of kms_pair_distances (squared: kms_pair_sqdistances).
+ * Returns a status. */
 static inline int kms__pair_distances_run(kms__pairs_sq_fn sq, const void *src,
                                           const kms_idx *a, const kms_idx *b,
-                                          kms_idx n_pairs, double *out,
+                                          kms_idx n_pairs, double *out, int squared,
                                           const kms_ctx *ctx)
 {
-    kms__pairs_job job = {sq, src, a, b, out, 0, 0, 0, 0.0, NULL, NULL};
+    kms__pairs_job job = {sq, src, a, b, out, 0, 0, 0, 0.0, NULL, NULL, NULL, squared};
     return kms__pairs_chunks(kms__pair_distances_chunk, &job, n_pairs,
                              kms__threads(ctx, kms__pairs_units(n_pairs)), ctx);
+}
+
+/* The sums of the powers 1 to 4 of distance / scale of n squared
+ * distances d2 (inv2 = 1 / scale^2), each compensated, in order, into
+ * part[0..3]; returns 1 if one is not finite.  One chunk of
+ * kms_sample_pair_distances and of kms_pair_moments. */
+static inline int kms__moments_chunk(const double *d2, kms_idx n, double inv2, double *part)
+{
+    int bad = 0;
+    kms__ksum acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+    for (kms_idx t = 0; t < n; t++) {
+        const double s2 = d2[t] * inv2; /* (distance / scale)^2 */
+        bad |= (s2 - s2) != 0.0;
+        const double s1 = sqrt(s2);
+        kms__ksum_add(&acc[0], s1);
+        kms__ksum_add(&acc[1], s2);
+        kms__ksum_add(&acc[2], s1 * s2);
+        kms__ksum_add(&acc[3], s2 * s2);
+    }
+    for (int q = 0; q < 4; q++) {
+        part[q] = kms__ksum_value(&acc[q]);
+    }
+    return bad;
 }
 
 /* kms_sample_pair_distances' chunks: pairs first + t of kms__sample_pair,
@@ -310,31 +340,26 @@ static inline int kms__sample_pairs_chunk(void *job_, kms_idx u, kms_idx t0, kms
                          &pj[t - t0]);
     }
     job->sq(job->src, pi, pj, t1 - t0, d2);
-    kms__ksum acc[4] = {{0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
-    for (kms_idx t = 0; t < t1 - t0; t++) {
-        const double s2 = d2[t] * job->inv2; /* (distance / scale)^2 */
-        bad |= (s2 - s2) != 0.0;
-        const double s1 = sqrt(s2);
-        kms__ksum_add(&acc[0], s1);
-        kms__ksum_add(&acc[1], s2);
-        kms__ksum_add(&acc[2], s1 * s2);
-        kms__ksum_add(&acc[3], s2 * s2);
-    }
-    for (int q = 0; q < 4; q++) {
-        job->part[4 * u + q] = kms__ksum_value(&acc[q]);
-    }
-    return bad;
+    return kms__moments_chunk(d2, t1 - t0, job->inv2, job->part + 4 * u);
+}
+
+/* kms_pair_moments' chunks: the moments of the given d2[t0 .. t1 - 1]. */
+static inline int kms__given_moments_chunk(void *job_, kms_idx u, kms_idx t0, kms_idx t1)
+{
+    const kms__pairs_job *job = (const kms__pairs_job *)job_;
+    return kms__moments_chunk(job->d2 + t0, t1 - t0, job->inv2, job->part + 4 * u);
 }
 
 /* The driver of kms_sample_pair_distances (dense and CSR): pairs
  * first .. first + n_pairs - 1 of kms__sample_pair, by chunks of
  * KMS_CHUNK_ROWS, each chunk's sums of the powers 1 to 4 of
- * distance / scale kept apart and added in chunk order.  Returns a
- * status. */
+ * distance / scale kept apart and added in chunk order.  With sq NULL
+ * (kms_pair_moments) the pairs' squared distances are the given
+ * d2[0 .. n_pairs - 1] instead.  Returns a status. */
 static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
                                         kms_idx m, uint64_t seed, kms_idx first,
-                                        kms_idx n_pairs, double scale, double *sums,
-                                        const kms_ctx *ctx)
+                                        kms_idx n_pairs, double scale, const double *d2,
+                                        double *sums, const kms_ctx *ctx)
 {
     for (int q = 0; q < 4; q++) {
         sums[q] = 0.0;
@@ -351,8 +376,10 @@ static inline int kms__sample_pairs_run(kms__pairs_sq_fn sq, const void *src,
         return KMS_ERR_NOMEM;
     }
     kms__pairs_job job = {sq, src, NULL, NULL, NULL, m, first, seed,
-                          1.0 / (scale * scale), part, part + 4 * n_units};
-    const int status = kms__pairs_chunks(kms__sample_pairs_chunk, &job, n_pairs, nt, ctx);
+                          1.0 / (scale * scale), part, part + 4 * n_units, d2, 0};
+    const int status = kms__pairs_chunks(sq != NULL ? kms__sample_pairs_chunk
+                                                    : kms__given_moments_chunk,
+                                         &job, n_pairs, nt, ctx);
     if (status == KMS_OK) {
         for (int q = 0; q < 4; q++) {
             kms__ksum tot = {0.0, 0.0};

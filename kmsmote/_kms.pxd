@@ -284,6 +284,14 @@ cdef extern from "kms_approx.h" nogil:
                                const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
                                double *out, const kms_ctx *ctx)
 
+    int kms_pair_sqdistances_f64(const double *X, kms_idx n_total, kms_idx d,
+                                 const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
+                                 double *out, const kms_ctx *ctx)
+
+    int kms_pair_sqdistances_f32(const float *X, kms_idx n_total, kms_idx d,
+                                 const kms_idx *a, const kms_idx *b, kms_idx n_pairs,
+                                 double *out, const kms_ctx *ctx)
+
     int kms_sample_pair_distances_f64(const double *X, kms_idx n_total, kms_idx d,
                                       const kms_idx *rows, kms_idx m, uint64_t seed,
                                       kms_idx first, kms_idx n_pairs, double scale,
@@ -293,6 +301,12 @@ cdef extern from "kms_approx.h" nogil:
                                       const kms_idx *rows, kms_idx m, uint64_t seed,
                                       kms_idx first, kms_idx n_pairs, double scale,
                                       double *sums, const kms_ctx *ctx)
+
+    int kms_sample_pairs(uint64_t seed, kms_idx m, kms_idx first, kms_idx n_pairs,
+                         kms_idx *i, kms_idx *j)
+
+    int kms_pair_moments(const double *d2, kms_idx n_pairs, double scale, double *sums,
+                         const kms_ctx *ctx)
 
     int kms_knn_cells_f64(const double *X, kms_idx n_total, kms_idx d,
                           const kms_idx *queries, kms_idx n_q,
@@ -622,6 +636,16 @@ cdef inline int kms_pair_distances(const floating *X, kms_idx n_total, kms_idx d
         return kms_pair_distances_f64(X, n_total, d, a, b, n_pairs, out, ctx)
     else:
         return kms_pair_distances_f32(X, n_total, d, a, b, n_pairs, out, ctx)
+
+
+cdef inline int kms_pair_sqdistances(const floating *X, kms_idx n_total, kms_idx d,
+                                     const kms_idx *a, const kms_idx *b,
+                                     kms_idx n_pairs, double *out,
+                                     const kms_ctx *ctx) noexcept nogil:
+    if floating is double:
+        return kms_pair_sqdistances_f64(X, n_total, d, a, b, n_pairs, out, ctx)
+    else:
+        return kms_pair_sqdistances_f32(X, n_total, d, a, b, n_pairs, out, ctx)
 
 
 cdef inline int kms_sample_pair_distances(const floating *X, kms_idx n_total, kms_idx d,

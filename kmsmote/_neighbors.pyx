@@ -30,7 +30,10 @@ from kmsmote._kms cimport (
     kms_knn_sparsity_sets,
     kms_nearest_centers,
     kms_pair_distances,
+    kms_pair_moments,
+    kms_pair_sqdistances,
     kms_sample_pair_distances,
+    kms_sample_pairs,
 )
 
 from kmsmote._validation import check_knn_sets, split_knn_sets
@@ -315,11 +318,12 @@ def _pair_arrays(a, b, str func, int64_t n_total):
     return a, b
 
 
-def pair_distances(const floating[:, ::1] X, a, b, n_threads):
+def pair_distances(const floating[:, ::1] X, a, b, n_threads, squared=False):
     """Euclidean distances of the pairs of rows (a[t], b[t]).
 
     Each is the exact distance of knn_sparsity's lists (differences in
-    float64 summed over the features in order), bit for bit.
+    float64 summed over the features in order), bit for bit; ``squared``:
+    that sum before its square root (what pair_moments takes).
 
     Returns
     -------
@@ -341,8 +345,12 @@ def pair_distances(const floating[:, ::1] X, a, b, n_threads):
     cdef kms_ctx ctx
     cdef _KmsSignal sig
     _kms_ctx_init(&ctx, &sig, nt)
+    cdef bint sq = bool(squared)
     with nogil:
-        status = kms_pair_distances(X_p, n_total, d, &PA[0], &PB[0], n, &O[0], &ctx)
+        if sq:
+            status = kms_pair_sqdistances(X_p, n_total, d, &PA[0], &PB[0], n, &O[0], &ctx)
+        else:
+            status = kms_pair_distances(X_p, n_total, d, &PA[0], &PB[0], n, &O[0], &ctx)
     _kms_check(status, &sig, func, f"{n} pairs of rows of X with shape ({n_total}, {d})")
     return out
 
@@ -507,6 +515,53 @@ def sample_pair_distances(const floating[:, ::1] X, rows, seed, first, n_pairs, 
                                            f0, n, c_scale, sums, &ctx)
     _kms_check(status, &sig, func, f"{n} pairs of a set of {R.shape[0]} rows of X "
                                    f"with shape ({n_total}, {d})")
+    return tuple(float(sums[q]) for q in range(4))
+
+
+def sample_pairs(m, seed, first, n_pairs):
+    """``(i, j)``: the members (positions in the set) of the sampled pairs
+    first .. first + n_pairs - 1 that sample_pair_distances draws for a
+    set of m rows, int64 arrays."""
+    func = "sample_pairs"
+    m = operator.index(m)
+    if m < 2:
+        raise ValueError(f"{func}: a set of m={m} rows has no pairs; m must be >= 2")
+    c_seed, c_first, c_n = _check_sample(np.arange(2, dtype=np.int64), seed, first,
+                                         n_pairs, func)
+    i_arr = np.empty(c_n, dtype=np.int64)
+    j_arr = np.empty(c_n, dtype=np.int64)
+    if c_n == 0:
+        return i_arr, j_arr
+    cdef int64_t[::1] I = i_arr
+    cdef int64_t[::1] J = j_arr
+    cdef int status = kms_sample_pairs(<uint64_t>c_seed, <int64_t>m, <int64_t>c_first,
+                                       <int64_t>c_n, &I[0], &J[0])
+    if status != 0:
+        raise ValueError(f"{func}: invalid arguments (status {status})")
+    return i_arr, j_arr
+
+
+def pair_moments(d2, scale, n_threads):
+    """The 4 sums sample_pair_distances returns, from the squared distances
+    ``d2`` of its pairs in pair order (pair_distances(..., squared=True)),
+    bit for bit."""
+    func = "pair_moments"
+    D_arr = np.ascontiguousarray(d2, dtype=np.float64)
+    if D_arr.ndim != 1:
+        raise ValueError(f"{func}: d2 must be 1-D, got shape {D_arr.shape}")
+    cdef double c_scale = _check_scale(scale, func)
+    cdef int nt = _kms_threads(n_threads)
+    cdef const double[::1] D = D_arr
+    cdef int64_t n = D.shape[0]
+    cdef double sums[4]
+    cdef const double *dp = &D[0] if n > 0 else NULL
+    cdef int status
+    cdef kms_ctx ctx
+    cdef _KmsSignal sig
+    _kms_ctx_init(&ctx, &sig, nt)
+    with nogil:
+        status = kms_pair_moments(dp, n, c_scale, sums, &ctx)
+    _kms_check(status, &sig, func, f"{n} squared distances")
     return tuple(float(sums[q]) for q in range(4))
 
 

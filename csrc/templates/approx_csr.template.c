@@ -76,7 +76,7 @@ int KMS_FN_CSR_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,
     }
     const KMS_LOCAL(kms__csr_set) set = {data, indices, indptr, NULL};
     return kms__pair_distances_run(KMS_LOCAL(kms__csr_sqdists), &set, a, b, n_pairs, out,
-                                   ctx);
+                                   0, ctx);
 }
 
 int KMS_FN_CSR_SAMPLE_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,
@@ -102,7 +102,7 @@ int KMS_FN_CSR_SAMPLE_PAIR_DISTANCES(const KMS_T *data, const KMS_I *indices,
     }
     const KMS_LOCAL(kms__csr_set) set = {data, indices, indptr, rows};
     return kms__sample_pairs_run(KMS_LOCAL(kms__csr_sqdists), &set, m, seed, first,
-                                 n_pairs, scale, sums, ctx);
+                                 n_pairs, scale, NULL, sums, ctx);
 }
 
 int KMS_FN_CSR_NEAREST_CENTERS(const KMS_T *data, const KMS_I *indices,

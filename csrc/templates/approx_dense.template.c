@@ -8,6 +8,7 @@
  *   KMS_LOCAL(name)           name with the element suffix
  *   KMS_GATHER                the row gather of kms_internal.h for KMS_T
  *   KMS_FN_PAIR_DISTANCES     the public names this instance defines
+ *   KMS_FN_PAIR_SQDISTANCES
  *   KMS_FN_SAMPLE_PAIR_DISTANCES
  *   KMS_FN_NEAREST_CENTERS
  *   KMS_FN_KNN_CELLS
@@ -23,6 +24,9 @@
 #endif
 #ifndef KMS_FN_PAIR_DISTANCES
 #error "approx_dense.template.c: define KMS_FN_PAIR_DISTANCES before including this template"
+#endif
+#ifndef KMS_FN_PAIR_SQDISTANCES
+#error "approx_dense.template.c: define KMS_FN_PAIR_SQDISTANCES before including this template"
 #endif
 #ifndef KMS_FN_SAMPLE_PAIR_DISTANCES
 #error "approx_dense.template.c: define KMS_FN_SAMPLE_PAIR_DISTANCES before including this template"
@@ -87,9 +91,10 @@ static void KMS_LOCAL(kms__set_sqdists)(const void *src_, const kms_idx *i,
     }
 }
 
-int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
-                          const kms_idx *a, const kms_idx *b,
-                          kms_idx n_pairs, double *out, const kms_ctx *ctx)
+static int KMS_LOCAL(kms__pair_distances)(const KMS_T *X, kms_idx n_total, kms_idx d,
+                                          const kms_idx *a, const kms_idx *b,
+                                          kms_idx n_pairs, double *out, int squared,
+                                          const kms_ctx *ctx)
 {
     if (n_total < 0 || d < 0 || n_pairs < 0) {
         return KMS_ERR_BAD_SHAPE;
@@ -105,7 +110,21 @@ int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
     }
     const KMS_LOCAL(kms__dense_set) set = {X, d, NULL};
     return kms__pair_distances_run(KMS_LOCAL(kms__set_sqdists), &set, a, b, n_pairs, out,
-                                   ctx);
+                                   squared, ctx);
+}
+
+int KMS_FN_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                          const kms_idx *a, const kms_idx *b,
+                          kms_idx n_pairs, double *out, const kms_ctx *ctx)
+{
+    return KMS_LOCAL(kms__pair_distances)(X, n_total, d, a, b, n_pairs, out, 0, ctx);
+}
+
+int KMS_FN_PAIR_SQDISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
+                            const kms_idx *a, const kms_idx *b,
+                            kms_idx n_pairs, double *out, const kms_ctx *ctx)
+{
+    return KMS_LOCAL(kms__pair_distances)(X, n_total, d, a, b, n_pairs, out, 1, ctx);
 }
 
 int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
@@ -125,7 +144,7 @@ int KMS_FN_SAMPLE_PAIR_DISTANCES(const KMS_T *X, kms_idx n_total, kms_idx d,
     }
     const KMS_LOCAL(kms__dense_set) set = {X, d, rows};
     return kms__sample_pairs_run(KMS_LOCAL(kms__set_sqdists), &set, m, seed, first,
-                                 n_pairs, scale, sums, ctx);
+                                 n_pairs, scale, NULL, sums, ctx);
 }
 
 int KMS_FN_NEAREST_CENTERS(const KMS_T *X, kms_idx n_total, kms_idx d,
