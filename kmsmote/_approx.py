@@ -88,7 +88,7 @@ QUERY_SHARE = 3
 _CELL_LISTS = 1 << 22
 
 # Above this many cells (sets of about 260,000 rows), two levels of cells
-# (see _probe_cells), each row choosing among the NEAR_CELLS * n_probe
+# (see probe_cells), each row choosing among the NEAR_CELLS * n_probe
 # cells nearest to its own, where comparing every row with every cell would
 # grow as the square of the set.  With NEAR_CELLS = 32 the two levels lose
 # no recall against one: recall@2 0.940 both on a 231,955-row cluster at 4
@@ -107,31 +107,40 @@ def _pair_distances(X, a, b, n_threads):
     return _neighbors.pair_distances(X, a, b, n_threads)
 
 
-def _cells(X, rows, n_cells, rng, n_threads):
-    """Centres of ``n_cells`` cells of the set: k-means++ and a few Lloyd
-    iterations on a seeded sample of its rows."""
-    m = rows.size
+def _cell_sample(m, n_cells, rng):
+    """(positions, seed) of the sample the k-means of ``n_cells`` cells of a
+    set of m rows is fitted on (positions None: every row), drawn from rng."""
     size = min(m, max(n_cells, CELL_SAMPLE * n_cells))
-    sample = np.sort(rng.choice(m, size=size, replace=False)) if size < m else np.arange(m)
-    seed = int(rng.integers(0, 2**31 - 1))
+    sample = np.sort(rng.choice(m, size=size, replace=False)) if size < m else None
+    return sample, int(rng.integers(0, 2**31 - 1))
+
+
+def fit_cells(S, n_cells, seed, n_threads):
+    """Centres of ``n_cells`` cells: k-means++ and a few Lloyd iterations
+    on the sample rows S (dense or CSR, their set's dtype)."""
     # k-means++ adds one centre at a time: on a small sample, a parallel
     # region per centre costs more in waits than it saves (no result
     # depends on the threads).
-    if size * n_cells * X.shape[1] < _PARALLEL_WORK:
+    if S.shape[0] * n_cells * S.shape[1] < _PARALLEL_WORK:
         n_threads = 1
-    if _is_sparse(X):
-        S = X[rows[sample]]
+    if _is_sparse(S):
+        S.sort_indices()
         centers = _kmeans.csr_kmeans_plusplus(S, n_cells, 1, seed, n_threads)
         centers = _kmeans.csr_lloyd(S, centers, CELL_ITERATIONS, 0.0, n_threads)[0]
     else:
-        S = np.ascontiguousarray(X[rows[sample]])
+        S = np.ascontiguousarray(S)
         centers = _kmeans.kmeans_plusplus(S, n_cells, 1, seed, n_threads)
         centers = _kmeans.lloyd(S, centers, CELL_ITERATIONS, 0.0, n_threads)[0]
-    return np.ascontiguousarray(centers, dtype=X.dtype)
+    return np.ascontiguousarray(centers, dtype=S.dtype)
 
 
-def _probe_cells(X, rows, n_cells, n_probe, rng, n_threads):
-    """(m, n_probe) cells of every row: its nearest cell centres.
+def probe_cells(rows, n_cells, n_probe, rng, n_threads):
+    """The cells every row of a set joins: its ``n_probe`` nearest cell
+    centres.  ``rows`` gives access to the set (``_Rows``: in memory;
+    kmsmote.dask: in pieces held by tasks): its ``m``, ``take`` (rows at
+    given positions), ``nearest`` (every row's nearest given centres),
+    ``group_counts``, ``take_in_groups`` and ``two_level``; what it returns
+    is ``nearest``'s or ``two_level``'s.
 
     Up to ``FLAT_CELLS`` cells, among all centres.  Above, in two levels, so
     that no step compares every row with every cell: groups of cells from a
@@ -140,43 +149,85 @@ def _probe_cells(X, rows, n_cells, n_probe, rng, n_threads):
     ``n_probe`` nearest among the ``NEAR_CELLS * n_probe`` cells whose
     centres are nearest to that of its own cell.
     """
+    m = rows.m
     if n_cells <= FLAT_CELLS:
-        centers = _cells(X, rows, n_cells, rng, n_threads)
-        return _nearest_cells(X, rows, centers, n_probe, n_threads)
+        sample, seed = _cell_sample(m, n_cells, rng)
+        return rows.nearest(fit_cells(rows.take(sample), n_cells, seed, n_threads), n_probe)
     n_groups = int(round(math.sqrt(n_cells)))
-    coarse = _cells(X, rows, n_groups, rng, n_threads)
-    group = _nearest_cells(X, rows, coarse, 1, n_threads)[:, 0]
-    order = np.argsort(group, kind="stable")
-    bounds = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(group, minlength=n_groups), out=bounds[1:])
-    own = np.empty(rows.size, dtype=np.int64)
-    centers, first = [], 0
-    for g in range(n_groups):
-        members = order[bounds[g]:bounds[g + 1]]
-        if members.size == 0:
-            continue
-        k_g = max(1, int(round(members.size / CELL_ROWS)))
-        c_g = _cells(X, rows[members], k_g, rng, n_threads)
-        own[members] = first + _nearest_cells(X, rows[members], c_g, 1, n_threads)[:, 0]
-        centers.append(c_g)
+    sample, seed = _cell_sample(m, n_groups, rng)
+    group = rows.nearest(fit_cells(rows.take(sample), n_groups, seed, n_threads), 1)
+    counts = rows.group_counts(group, n_groups)
+    plans = []
+    for g in np.flatnonzero(counts):
+        k_g = max(1, int(round(counts[g] / CELL_ROWS)))
+        plans.append((int(g), k_g, *_cell_sample(int(counts[g]), k_g, rng)))
+    samples = rows.take_in_groups(group, [(g, sample) for g, _, sample, _ in plans])
+    group_centers, firsts, first = {}, {}, 0
+    for (g, k_g, _, seed), S in zip(plans, samples):
+        group_centers[g] = fit_cells(S, k_g, seed, n_threads)
+        firsts[g] = first
         first += k_g
-    centers = np.ascontiguousarray(np.concatenate(centers))
+    centers = np.ascontiguousarray(np.concatenate([group_centers[g] for g, *_ in plans]))
     near = min(first, NEAR_CELLS * n_probe)
     # The cells nearest to each cell (itself first).
     graph = _neighbors.nearest_centers(centers, np.arange(first), centers, near, n_threads)
+    return rows.two_level(group, group_centers, firsts, centers, graph, n_probe)
+
+
+def two_level_probes(X, rows, group, group_centers, firsts, centers, graph, n_probe,
+                     n_threads):
+    """(len(rows), n_probe) cells of some rows of a set (see probe_cells),
+    from their groups ``group``: each row's own cell, the nearest centre of
+    its group's cells, then its n_probe nearest among the cells near that
+    one.  A row's cells depend on it alone: the rows of a set may be
+    handled in any parts."""
+    own = np.empty(rows.size, dtype=np.int64)
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        own[members] = firsts[g] + _nearest_cells(X, rows[members], group_centers[g], 1,
+                                                  n_threads)[:, 0]
     # The rows of each own cell against the centres near it (one call per
     # cell, on one thread: small calls, and no result depends on threads).
     out = np.empty((rows.size, n_probe), dtype=np.int64)
     by_cell = np.argsort(own, kind="stable")
-    cuts = np.zeros(first + 1, dtype=np.int64)
-    np.cumsum(np.bincount(own, minlength=first), out=cuts[1:])
-    for c in range(first):
-        mine = by_cell[cuts[c]:cuts[c + 1]]
-        if mine.size:
-            local = _nearest_cells(X, rows[mine], np.ascontiguousarray(centers[graph[c]]),
-                                   n_probe, 1)
-            out[mine] = graph[c][local]
+    cells, starts = np.unique(own[by_cell], return_index=True)
+    for c, a, b in zip(cells, starts, np.append(starts[1:], rows.size)):
+        mine = by_cell[a:b]
+        local = _nearest_cells(X, rows[mine], np.ascontiguousarray(centers[graph[c]]),
+                               n_probe, 1)
+        out[mine] = graph[c][local]
     return out
+
+
+class _Rows:
+    """A set of rows of X in memory, for probe_cells."""
+
+    def __init__(self, X, rows, n_threads):
+        self.X, self.rows, self.n_threads, self.m = X, rows, n_threads, rows.size
+
+    def take(self, positions):
+        picked = self.rows if positions is None else self.rows[positions]
+        return self.X[picked]
+
+    def nearest(self, centers, p):
+        return _nearest_cells(self.X, self.rows, centers, p, self.n_threads)
+
+    def group_counts(self, group, n_groups):
+        return np.bincount(group[:, 0], minlength=n_groups)
+
+    def take_in_groups(self, group, wanted):
+        order = np.argsort(group[:, 0], kind="stable")
+        bounds = np.zeros(int(group.max()) + 2, dtype=np.int64)
+        np.cumsum(np.bincount(group[:, 0]), out=bounds[1:])
+        out = []
+        for g, sample in wanted:
+            members = order[bounds[g]:bounds[g + 1]]
+            out.append(self.take(members if sample is None else members[sample]))
+        return out
+
+    def two_level(self, group, group_centers, firsts, centers, graph, n_probe):
+        return two_level_probes(self.X, self.rows, group[:, 0], group_centers, firsts,
+                                centers, graph, n_probe, self.n_threads)
 
 
 def _nearest_cells(X, rows, centers, n_probe, n_threads):
@@ -292,44 +343,75 @@ def _exhaustive(X, rows, who, k, n_threads):
     return out
 
 
+# Rows per block of the mean squared distance's passes.
+_MEAN_BLOCK = 1 << 16
+
+
+def _dense_block(X, start):
+    part = X[start:start + _MEAN_BLOCK]
+    return part.toarray() if _is_sparse(X) else part
+
+
+def running_sum(total, V):
+    """``total`` (float64) plus the rows of V added one at a time, in order:
+    a sum whose every step is defined, so that a set whose rows are held in
+    pieces (kmsmote.dask) gets it bit for bit by passing the running total
+    from piece to piece."""
+    if V.shape[0] == 0:
+        return total
+    steps = np.empty((V.shape[0] + 1,) + V.shape[1:], dtype=np.float64)
+    steps[0] = total
+    steps[1:] = V
+    return np.cumsum(steps, axis=0)[-1]
+
+
+def column_sums(X, total):
+    """``total`` plus the rows of X (dense or CSR), in order (running_sum)."""
+    for start in range(0, X.shape[0], _MEAN_BLOCK):
+        total = running_sum(total, _dense_block(X, start))
+    return total
+
+
+def spread_sum(X, center, total):
+    """``total`` plus the squared distances of X's rows to ``center``, in
+    order (running_sum)."""
+    for start in range(0, X.shape[0], _MEAN_BLOCK):
+        diff = np.asarray(_dense_block(X, start), dtype=np.float64) - center
+        total = running_sum(total, np.einsum("ij,ij->i", diff, diff))
+    return total
+
+
 def _mean_square_distance(X):
     """The exact mean of the squared distance over the pairs of rows of X
     (all rows form the set): ``2 / (m - 1)`` times the summed squared
-    distances to the centroid."""
+    distances to the centroid.  Both sums run over the rows in order
+    (running_sum)."""
     m = X.shape[0]
-    if _is_sparse(X):
-        centroid = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
-        squares = X.multiply(X).sum(dtype=np.float64)
-        spread = max(float(squares) - m * float(centroid @ centroid), 0.0)
-    else:
-        centroid = X.mean(axis=0, dtype=np.float64)
-        spread = 0.0
-        for start in range(0, m, 65536):
-            part = X[start:start + 65536] - centroid
-            spread += float(np.einsum("ij,ij->", part, part))
-    return 2.0 * spread / (m - 1)
+    center = column_sums(X, np.zeros(X.shape[1])) / m
+    return 2.0 * float(spread_sum(X, center, np.float64(0.0))) / (m - 1)
 
 
-def _sampled_mean(X, rows, seed, n_threads):
-    """(mean, standard error, pairs sampled) of the pairwise distance of the
-    set ``rows`` = all rows of X (gathered by mean_distance).
+def sampled_mean(mean_square, batch):
+    """(mean, standard error, pairs sampled) of the pairwise distance of a
+    set whose mean squared distance is ``mean_square``; ``batch(first,
+    scale)`` gives the sums of the powers 1 to 4 of distance / scale over
+    the sampled pairs first .. first + _BATCH - 1 (the set's rows in one
+    place: _sampled_mean; in pieces: kmsmote.dask).
 
     The sample's mean distance is corrected by the exactly known mean of
     the squared distance (a control variate): the two are so closely
     related that the correction removes most of the sampling error, for a
     given precision one to two orders of magnitude fewer pairs.
     """
-    sample = (_neighbors.csr_sample_pair_distances if _is_sparse(X)
-              else _neighbors.sample_pair_distances)
     # Distances in units of the root mean square distance: the squared
     # ones then have mean 1 exactly.
-    scale = math.sqrt(_mean_square_distance(X))  # X holds the set's rows alone
+    scale = math.sqrt(mean_square)
     if not scale > 0.0:
         return 0.0, 0.0, 0
     sums = np.zeros(4)
     n = 0
     while True:
-        sums += sample(X, rows, seed, n, _BATCH, scale, n_threads)
+        sums += batch(n, scale)
         n += _BATCH
         a, b, ab, bb = sums / n  # means of d, d^2, d^3, d^4 (d in units of scale)
         f = n / (n - 1)
@@ -339,6 +421,22 @@ def _sampled_mean(X, rows, seed, n_threads):
         se = math.sqrt(max(var_a - beta * cov, 0.0) / n)
         if n >= MIN_PAIRS and (se <= TARGET_RELATIVE_SE * mean or n >= MAX_PAIRS):
             return float(mean * scale), float(se * scale), n
+
+
+def _sampled_mean(X, rows, seed, n_threads):
+    """(mean, standard error, pairs sampled) of the pairwise distance of the
+    set ``rows`` = all rows of X (gathered by mean_distance)."""
+    sample = (_neighbors.csr_sample_pair_distances if _is_sparse(X)
+              else _neighbors.sample_pair_distances)
+    return sampled_mean(_mean_square_distance(X),  # X holds the set's rows alone
+                        lambda first, scale: sample(X, rows, seed, first, _BATCH, scale,
+                                                    n_threads))
+
+
+def mean_seed(seed):
+    """The pair sample's seed: a stream of the search's seed apart from the
+    cells'."""
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0])
 
 
 def cells_and_probes(m):
@@ -397,7 +495,7 @@ def neighbours(X, rows, k, seed, n_threads, needed=None):
             return _neighbors.csr_knn_sparsity(X, rows, k, n_threads)[0]
         return _neighbors.knn_sparsity(X, rows, k, n_threads)[0]
     rng = np.random.Generator(np.random.PCG64(seed))
-    cells = _probe_cells(X, rows, n_cells, n_probe, rng, n_threads)
+    cells = probe_cells(_Rows(X, rows, n_threads), n_cells, n_probe, rng, n_threads)
     if needed is not None and not _is_sparse(X) and QUERY_SHARE * len(needed) <= m:
         return _needed_lists(X, rows, cells, k, needed, n_threads)
     cand = _in_cell_candidates(X, rows, cells, k, n_threads)
@@ -420,8 +518,7 @@ def mean_distance(X, rows, seed, n_threads):
     if m * (m - 1) // 2 <= EXACT_MEAN_PAIRS:
         return None
     X, rows = _gathered(X, rows)
-    stream = int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0])
-    return _sampled_mean(X, rows, stream, n_threads)
+    return _sampled_mean(X, rows, mean_seed(seed), n_threads)
 
 
 def approximate_neighbours(X, rows, k, seed, n_threads=1):
