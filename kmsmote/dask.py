@@ -64,7 +64,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _generate, _kmeans
+from . import _approx, _dask_cells, _generate, _kmeans
 from ._data import _Data, approximate_nn, scale_exponent, search_groups
 from ._kmeans_estimator import KMeans
 from ._kmeans_smote import KMeansSMOTE as _KMeansSMOTE
@@ -75,7 +75,6 @@ from ._plan import (
     decide_class,
     search_path,
     search_seed,
-    seeded_draws,
     weight_dtype,
 )
 from ._progress import report_phase
@@ -273,27 +272,24 @@ def _neighbours(n_neighbors, fast_nn, nn_k, own_clusterer, exponent, n_threads, 
             "mean_distance": mean_distance, "se": se, "path": taken}
 
 
-def _with_lists(group, draw_seed, count, n_neighbors, seed, exponent, n_threads):
+def _with_lists(group, n_neighbors, seed, exponent, n_threads, *needed):
     """An approximate group with its neighbour lists: those of the rows the
-    draws reach (all rows when they reach most), as single-machine kmsmote
-    finds them."""
-    m, k = group["shape"]
-    needed = None
-    if count < m:
-        needed = np.unique(seeded_draws(draw_seed, m * k, count)[0] // k)
+    draws reach (``needed``: per slice of the draws, no slice: all rows),
+    as single-machine kmsmote finds them."""
+    m, _ = group["shape"]
+    needed = np.unique(np.concatenate(needed)) if needed else None
     data = _Data(group["X"], n_threads, exponent)
     nn = approximate_nn(data, np.arange(m, dtype=np.int64), n_neighbors, seed, needed)
     return dict(group, nn=nn)
 
 
+def _reached(draws, k):
+    """The rows a slice of draws reads lists of."""
+    return np.unique(draws[0] // k)
+
+
 def _summary(group):
     return group["shape"], group["mean_distance"], group["se"], group["path"]
-
-
-def _draws(seed, high, count, bounds):
-    """The reference's draws for one kept cluster, cut into output slices."""
-    sample_idx, steps = seeded_draws(seed, high, count)
-    return tuple((sample_idx[a:b], steps[a:b]) for a, b in bounds)
 
 
 def _synthetic(group, draws, dtype, n_threads, frame):
@@ -890,7 +886,7 @@ class_paths_, n_features_in_, feature_names_in_
             return _auto_max_cluster_bytes()
         return int(self.max_cluster_bytes)
 
-    def _check_size(self, group, nbytes, what):
+    def _check_size(self, group, nbytes, what, hint=""):
         if nbytes > self.max_cluster_bytes_:
             where = ("all of the class (no_cluster_policy fallback)"
                      if group["cluster"] < 0 else f"cluster {group['cluster']}")
@@ -901,19 +897,38 @@ class_paths_, n_features_in_, feature_names_in_
                 f"Raise the number of clusters (kmeans_estimator, now "
                 f"{int(self.kmeans_estimator_.n_clusters)}) so that every cluster is "
                 "smaller, or raise max_cluster_bytes if the workers have the memory."
+                + hint
             )
 
     def _neighbour_tasks(self, settings, groups, labeller):
         """Shuffle the class rows of every kept group to one task each, find
         neighbours and mean distances there (kept on the workers), and bring
-        back two numbers per group."""
+        back two numbers per group.  A group on the approximate path too
+        large for one task stays in pieces, one per partition, and is
+        handled by _dask_cells."""
         inp = self._input
         self.max_cluster_bytes_ = self._limit()
         n_neighbors = int(self.nn_k_.n_neighbors)
         itemsize = 4 if inp["dtype"] == np.float32 else 8
-        for g in groups:
-            per_row = 2 * inp["d"] * itemsize + 8 * (n_neighbors - 1) + 16
-            self._check_size(g, g["m"] * per_row, f"its {g['m']} class rows")
+        self._row_bytes = 2 * inp["d"] * itemsize + 8 * (n_neighbors - 1) + 16
+        fast_nn = is_plain_euclidean_nn(self.nn_k_)
+        own = isinstance(self.kmeans_estimator_, KMeans)
+        # The single-machine path and seed of every group: the same output
+        # for the same centres and int seed.
+        paths = [search_path(settings, g["m"]) if fast_nn else "exact" for g in groups]
+        seeds = [search_seed(self._seed_, g["class_index"], g["cluster"])
+                 if path == "approximate" else None for g, path in zip(groups, paths)]
+        for g, path in zip(groups, paths):
+            nbytes = g["m"] * self._row_bytes
+            # Split: the approximate path with a sampled mean (the exact
+            # mean and search need every row in one place).
+            g["split"] = (nbytes > self.max_cluster_bytes_ and path == "approximate"
+                          and g["m"] * (g["m"] - 1) // 2 > _approx.EXACT_MEAN_PAIRS)
+            if not g["split"]:
+                self._check_size(g, nbytes, f"its {g['m']} class rows", hint=(
+                    f" Clusters of more than {_approx.AUTO_MIN_ROWS} class rows on the "
+                    "approximate path (neighbors='auto' or 'approximate') are split "
+                    "into tasks by their cells instead; this one is searched exactly."))
         classes, k = inp["classes"], labeller.n_clusters
         table = np.full((classes.size, k), -1, dtype=np.int64)
         for i, g in enumerate(groups):
@@ -927,25 +942,40 @@ class_paths_, n_features_in_, feature_names_in_
                                     classes, table, G)
             for xp, yp in zip(inp["x_parts"], inp["y_parts"])
         ]
-        fast_nn = is_plain_euclidean_nn(self.nn_k_)
-        own = isinstance(self.kmeans_estimator_, KMeans)
-        # The single-machine path and seed of every group: the same output
-        # for the same centres and int seed.
-        paths = [search_path(settings, g["m"]) if fast_nn else "exact" for g in groups]
-        seeds = [search_seed(self._seed_, g["class_index"], g["cluster"])
-                 if path == "approximate" else None for g, path in zip(groups, paths)]
+        whole = [i for i in range(G) if not groups[i]["split"]]
+        parted = [i for i in range(G) if groups[i]["split"]]
         tasks = [
             delayed(_neighbours)(n_neighbors, fast_nn, self.nn_k_, own, inp["exponent"],
                                  self._task_threads, paths[i], seeds[i],
                                  *[s[i] for s in splits])
-            for i in range(G)
+            for i in whole
         ]
-        results = dask.persist(*tasks)
-        summaries = _compute(*[delayed(_summary)(r) for r in results])
-        for g, r, (shape, mean_distance, se, path), seed in zip(groups, results, summaries,
-                                                                 seeds):
+        pieces = [[s[i] for s in splits] for i in parted]
+        # One persist: the partitions are split once for all groups.
+        done = dask.persist(*tasks, *[p for group in pieces for p in group])
+        results, held = done[:len(whole)], done[len(whole):]
+        summaries = _compute(*[delayed(_summary)(r) for r in results],
+                             *[delayed(len)(p) for p in held])
+        for i, r, (shape, mean_distance, se, path) in zip(whole, results, summaries):
+            g = groups[i]
             g["task"], g["nn_shape"], g["mean_distance"] = r, shape, mean_distance
-            g["search"], g["search_seed"] = (path, se), seed
+            g["search"], g["search_seed"] = (path, se), seeds[i]
+        lengths = summaries[len(whole):]
+        n_parts = len(splits)
+        for j, i in enumerate(parted):
+            g = groups[i]
+            offsets = np.concatenate([[0], np.cumsum(lengths[j * n_parts:(j + 1) * n_parts])])
+            rows = _dask_cells._PieceRows(held[j * n_parts:(j + 1) * n_parts], offsets,
+                                          inp["exponent"], self._task_threads, _compute,
+                                          dask.persist)
+            mean, se = _dask_cells.mean_distance(
+                rows, inp["d"], seeds[i], max(1, self.max_cluster_bytes_ // self._row_bytes))
+            if inp["exponent"]:
+                mean, se = math.ldexp(mean, inp["exponent"]), math.ldexp(se, inp["exponent"])
+            g["task"], g["rows"] = None, rows
+            g["nn_shape"] = (g["m"], min(n_neighbors - 1, g["m"] - 1))
+            g["mean_distance"], g["search"], g["search_seed"] = mean, ("approximate", se), \
+                seeds[i]
 
     def _allocate_groups(self, settings, decisions, groups):
         """Samples per kept group (the plan's allocation, from the mean
@@ -961,14 +991,23 @@ class_paths_, n_features_in_, feature_names_in_
             self.cluster_stats_.extend(r.as_dict() for r in records)
             for g, count in zip(mine, counts):
                 g["count"] = count
-                self._check_size(g, 16 * count,
-                                 f"the random draws of its {count} synthetic rows")
-        # The approximate groups' lists, for the rows drawn.
-        late = [g for g in groups if g["search_seed"] is not None and g["count"]]
+        # The draws, in slices of the output (no task holds them all), and
+        # the approximate groups' lists, for the rows drawn.
+        for g in groups:
+            if g["count"]:
+                g["draws"] = _dask_cells.draw_slices(self._seed_, int(np.prod(g["nn_shape"])),
+                                                     self._slices(g["count"]))
+            if g["split"] and g["count"]:
+                g["lists"] = _dask_cells.neighbour_lists(
+                    g["rows"], g["nn_shape"][1], g["search_seed"], g["draws"], g["count"],
+                    self.max_cluster_bytes_, self._row_bytes)
+        late = [g for g in groups
+                if g["search_seed"] is not None and g["count"] and not g["split"]]
         lists = dask.persist(*[
-            delayed(_with_lists)(g["task"], self._seed_, g["count"],
-                                 int(self.nn_k_.n_neighbors), g["search_seed"],
-                                 self._input["exponent"], self._task_threads)
+            delayed(_with_lists)(g["task"], int(self.nn_k_.n_neighbors), g["search_seed"],
+                                 self._input["exponent"], self._task_threads,
+                                 *([delayed(_reached)(d, g["nn_shape"][1]) for d in g["draws"]]
+                                   if g["count"] < g["m"] else []))
             for g in late])
         for g, task in zip(late, lists):
             g["task"] = task
@@ -998,19 +1037,24 @@ class_paths_, n_features_in_, feature_names_in_
         starts = [int(inp["offsets"][i]) for i in keep]
         sizes = [int(inp["lengths"][i]) for i in keep]
         x_synth, y_synth = [], []
-        piece = max(1, max(inp["lengths"]))
         start = inp["n"]
         for g in groups:
             count = g["count"]
             if count == 0:
                 continue
-            bounds = [(a, min(a + piece, count)) for a in range(0, count, piece)]
-            draws = delayed(_draws, nout=len(bounds))(
-                self._seed_, int(np.prod(g["nn_shape"])), count, bounds)
-            for j, (a, b) in enumerate(bounds):
-                meta = (inp["columns"], inp["x_dtypes"].to_dict(), start) if frame else None
-                x_synth.append(delayed(_synthetic)(
-                    g["task"], draws[j], inp["dtype"], self._task_threads, meta))
+            bounds = self._slices(count)
+            draws = g["draws"]
+            metas = [(inp["columns"], inp["x_dtypes"].to_dict(), start + a) if frame else None
+                     for a, _ in bounds]
+            if g["split"]:
+                x_synth.extend(_dask_cells.synthetic_blocks(
+                    g["rows"], g["lists"], g["nn_shape"][1], draws, bounds, inp["dtype"],
+                    self._task_threads, metas))
+            else:
+                x_synth.extend(delayed(_synthetic)(g["task"], draws[j], inp["dtype"],
+                                                   self._task_threads, metas[j])
+                               for j in range(len(bounds)))
+            for a, b in bounds:
                 meta = (inp["y_name"], inp["y_pd_dtype"], start) if series else None
                 y_synth.append(delayed(_labels_block)(g["label"], b - a, inp["y_dtype"], meta))
                 starts.append(start)
@@ -1031,6 +1075,12 @@ class_paths_, n_features_in_, feature_names_in_
         else:
             y_res = self._stack_array(y, sizes[:n_kept], y_synth, sizes[n_kept:])
         return X_res, y_res
+
+    def _slices(self, count):
+        """The output slices of a kept group's ``count`` synthetic rows: at
+        most as many rows as the largest input partition."""
+        piece = max(1, max(self._input["lengths"]))
+        return [(a, min(a + piece, count)) for a in range(0, count, piece)]
 
     @staticmethod
     def _stack_array(original, chunks, blocks, sizes):
