@@ -136,9 +136,10 @@ def _pair_up(ints, steps):
     return ints[0], steps[0]
 
 
-def draw_slices(seed, n_choices, bounds):
-    """Delayed ``(sample_idx, steps)`` of every slice ``bounds`` of a kept
-    cluster's draws, the values _plan.seeded_draws gives at once."""
+def draw_slices(seed, n_choices, bounds, persist):
+    """``(sample_idx, steps)`` of every slice ``bounds`` of a kept
+    cluster's draws, the values _plan.seeded_draws gives at once, persisted
+    (read by the lists and by the output)."""
     ints, state = [], None
     for a, b in bounds:
         ints.append(delayed(_draw_ints, nout=2)(state, seed, n_choices, b - a))
@@ -148,7 +149,7 @@ def draw_slices(seed, n_choices, bounds):
         steps = delayed(_draw_steps, nout=2)(state, b - a)
         state = steps[1]
         out.append(delayed(_pair_up)(drawn, steps))
-    return out
+    return list(persist(*out))
 
 
 def _needed_parts(draws, k, offsets):

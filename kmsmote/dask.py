@@ -996,7 +996,7 @@ class_paths_, n_features_in_, feature_names_in_
         for g in groups:
             if g["count"]:
                 g["draws"] = _dask_cells.draw_slices(self._seed_, int(np.prod(g["nn_shape"])),
-                                                     self._slices(g["count"]))
+                                                     self._slices(g["count"]), dask.persist)
             if g["split"] and g["count"]:
                 g["lists"] = _dask_cells.neighbour_lists(
                     g["rows"], g["nn_shape"][1], g["search_seed"], g["draws"], g["count"],

@@ -176,6 +176,89 @@ def test_approximate_path_equals_single_machine_on_any_partitioning(client, data
     assert np.array_equal(again[0], X_ref) and np.array_equal(again[1], y_ref)
 
 
+def counting(monkeypatch, module, name):
+    """Record the calls of module.name (made on the client)."""
+    calls = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_cluster_too_large_for_a_task_is_split_by_its_cells(client, data, monkeypatch):
+    # Class 1 holds 31,840 rows in cluster 0: at 128 bytes a row, 4 MB,
+    # above max_cluster_bytes.  It is handled in pieces and cell tasks,
+    # with the single-machine output, and only small results reach the
+    # client.
+    X, y = data
+    X = X.astype(np.float32)
+    km, fixed = fixed_kmeans(X, k=2)
+    params = dict(PARAMS, neighbors="approximate")
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
+    X_ref, y_ref = ref.fit_resample(X, y)
+    big = max(r["class_count"] for r in ref.cluster_stats_ if r["kept"])
+    assert big * 128 > 3_000_000
+    split = counting(monkeypatch, kdask._dask_cells, "neighbour_lists")
+    sizes = []
+    compute = kdask._compute
+
+    def measured(*tasks):
+        out = compute(*tasks)
+        sizes.append(len(pickle.dumps(out)))
+        return out
+
+    monkeypatch.setattr(kdask, "_compute", measured)
+    est = kdask.KMeansSMOTE(kmeans_estimator=km, max_cluster_bytes=3_000_000, **params)
+    X_res, y_res = dask.compute(*est.fit_resample(
+        on_cluster(client, X, uneven_chunks(N_ROWS)), on_cluster(client, y, 40_000)))
+    assert len(split) == 1 and split[0][0].m == big
+    assert np.array_equal(X_res, X_ref) and np.array_equal(y_res, y_ref)
+    keys = ("neighbors", "mean_distance_se")
+    assert stats_view(est.cluster_stats_) == stats_view(ref.cluster_stats_)
+    assert ([tuple(r[k] for k in keys) for r in est.cluster_stats_]
+            == [tuple(r[k] for k in keys) for r in ref.cluster_stats_])
+    assert max(sizes) < 2**20
+
+
+@pytest.mark.parametrize("case", ["few drawn", "two levels", "short lists"])
+def test_split_cluster_every_way_to_its_lists(data, monkeypatch, case):
+    # The ways the lists of a split cluster's drawn rows are found, each
+    # giving the single-machine output (float64, local scheduler): few
+    # rows drawn, each compared with the whole set; the two levels of
+    # cells; cells so small (16 rows, one each) that rows are left with
+    # fewer than k and searched against every piece.
+    from kmsmote import _approx
+    X, y = data
+    km, fixed = fixed_kmeans(X, k=2)
+    extra = {"few drawn": 200, "two levels": 3_000, "short lists": 20_000}[case]
+    if case == "two levels":
+        monkeypatch.setattr(_approx, "FLAT_CELLS", 16)
+    if case == "short lists":
+        monkeypatch.setattr(_approx, "CELL_ROWS", 16)
+        monkeypatch.setattr(_approx, "N_PROBE", 1)
+        monkeypatch.setattr(_approx, "PROBE_CELLS", 10**9)
+    params = dict(random_state=3, cluster_balance_threshold=0.05, neighbors="approximate",
+                  sampling_strategy={1: int(np.sum(y == 1)) + extra})
+    ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
+    X_ref, y_ref = ref.fit_resample(X, y)
+    searched = counting(monkeypatch, kdask._dask_cells, "_exhaustive")
+    two = counting(monkeypatch, kdask._dask_cells._PieceRows, "two_level")
+    with dask.config.set(scheduler="sync"):
+        est = kdask.KMeansSMOTE(kmeans_estimator=km, max_cluster_bytes=3_000_000, **params)
+        X_res, y_res = dask.compute(*est.fit_resample(
+            da.from_array(X, chunks=(17_000, 10)), da.from_array(y, chunks=17_000)))
+    assert np.array_equal(X_res, X_ref) and np.array_equal(y_res, y_ref)
+    assert stats_view(est.cluster_stats_) == stats_view(ref.cluster_stats_)
+    assert (len(two) == 1) == (case != "few drawn")  # 1,990 cells of 16 rows: two levels
+    assert len(searched) == (0 if case == "two levels" else 1)
+    if case == "few drawn":
+        assert searched[0][1].size <= _approx.EXHAUSTIVE_PAIRS // 31_840
+
+
 def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
     X, y = data
     X = X[:120_000]
@@ -208,7 +291,9 @@ def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
 def test_cluster_too_large_for_a_task(client, data):
     X, y = data
     est = kdask.KMeansSMOTE(kmeans_estimator=4, max_cluster_bytes=100_000, **PARAMS)
-    with pytest.raises(ValueError, match=r"Raise the number of clusters \(kmeans_estimator, now 4\)"):
+    with pytest.raises(ValueError, match=r"Raise the number of clusters \(kmeans_estimator, "
+                       r"now 4\).*split into tasks by their cells instead; this one is "
+                       r"searched exactly"):
         est.fit_resample(on_cluster(client, X, 30_000), on_cluster(client, y, 30_000))
     # "auto" derives the limit from the workers' memory (2 GiB, 1 thread).
     assert kdask._auto_max_cluster_bytes() == 2**30
