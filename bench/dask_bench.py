@@ -2,6 +2,9 @@
 
     python bench/dask_bench.py                      # 20M rows x 20 float32
     python bench/dask_bench.py --rows 2_000_000     # a quick run
+    python bench/dask_bench.py --clusters 8 --threshold 0 --max-cluster-bytes 8MiB
+        # the default clusters, all kept, each too large for a task of
+        # 8 MiB: handled in pieces and cell tasks (kmsmote/_dask_cells.py)
 
 Writes Parquet partitions of a clustered, imbalanced data set to a temporary
 folder; starts a LocalCluster (2 worker processes, 1 thread each, a memory
@@ -91,6 +94,10 @@ def _worker_peak():
     return 0
 
 
+def _import_kmsmote():
+    import kmsmote.dask  # noqa: F401
+
+
 def run_dask(args, data_dir, out_dir):
     import dask
     import dask.dataframe as dd
@@ -103,12 +110,17 @@ def run_dask(args, data_dir, out_dir):
                            memory_limit=args.memory_limit)
     client = Client(cluster)
     try:
+        # Import kmsmote in the workers before the clock starts (an editable
+        # install rebuilds on import).
+        client.run(_import_kmsmote)
         baseline = client.run(_worker_peak)
         t0 = time.perf_counter()
         frame = dd.read_parquet(data_dir)
         columns = [c for c in frame.columns if c != "y"]
         X, y = frame[columns], frame["y"]
-        est = KMeansSMOTE(random_state=0, kmeans_estimator=args.clusters)
+        est = KMeansSMOTE(random_state=0, kmeans_estimator=args.clusters,
+                          max_cluster_bytes=args.max_cluster_bytes,
+                          cluster_balance_threshold=args.threshold)
         X_res, y_res = est.fit_resample(X, y)
         t_fit = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -132,6 +144,9 @@ def run_dask(args, data_dir, out_dir):
         n_out = len(dd.read_parquet(os.path.join(out_dir, "y")))
         generated = {str(k): int(v) for k, v in est.sampling_strategy_.items()}
         kept = sum(1 for r in est.cluster_stats_ if r["kept"])
+        row_bytes = 2 * len(columns) * 4 + 8 * 5 + 16  # float32, k_neighbors=5
+        split = [r["class_count"] for r in est.cluster_stats_
+                 if r["kept"] and r["class_count"] * row_bytes > est.max_cluster_bytes_]
         np.save(os.path.join(out_dir, "..", "dask_centres.npy"),
                 est.kmeans_estimator_.cluster_centers_)
         return {
@@ -146,6 +161,10 @@ def run_dask(args, data_dir, out_dir):
             "generated_per_class": generated,
             "output_fingerprint": fingerprint,
             "kept_clusters": kept,
+            "max_cluster_bytes": int(est.max_cluster_bytes_),
+            "split_cluster_rows": split,
+            "neighbors_paths": sorted({r["neighbors"] for r in est.cluster_stats_
+                                       if r["kept"]}),
             "worker_peak_rss_bytes": {w: int(v) for w, v in peaks.items()},
             "worker_start_rss_bytes": {w: int(v) for w, v in baseline.items()},
             "client_peak_rss_bytes": _peak_rss(),
@@ -155,7 +174,7 @@ def run_dask(args, data_dir, out_dir):
         cluster.close()
 
 
-def run_single(n_rows, data_dir, clusters):
+def run_single(n_rows, data_dir, clusters, threshold):
     """In this (fresh) process: read the first n_rows, time fit_resample."""
     import pyarrow.parquet as pq
 
@@ -176,7 +195,8 @@ def run_single(n_rows, data_dir, clusters):
     X, y = np.concatenate(blocks), np.concatenate(ys)
     del blocks, ys
     t1 = time.perf_counter()
-    est = KMeansSMOTE(random_state=0, kmeans_estimator=clusters)
+    est = KMeansSMOTE(random_state=0, kmeans_estimator=clusters,
+                      cluster_balance_threshold=threshold)
     X_res, y_res = est.fit_resample(X, y)
     t2 = time.perf_counter()
     peak = _peak_rss()  # before the fingerprint's copies
@@ -208,7 +228,7 @@ def single_machine(args, data_dir):
         if need < 0.6 * available:
             out = subprocess.run(
                 [sys.executable, __file__, "--single", str(rows), "--data", data_dir,
-                 "--clusters", str(args.clusters)],
+                 "--clusters", str(args.clusters), "--threshold", str(args.threshold)],
                 capture_output=True, text=True)
             if out.returncode == 0:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -228,7 +248,13 @@ def report(res):
         f"{d['n_partitions']} Parquet partitions; {MINORITY:.0%} rare class",
         f"cluster: LocalCluster, {res['workers']} worker processes x 1 thread, "
         f"memory limit {d['worker_memory_limit_bytes'] / GiB:.2f} GiB per worker; "
-        f"kmeans_estimator={res['clusters']}, {d['kept_clusters']} kept clusters",
+        f"kmeans_estimator={res['clusters']}, cluster_balance_threshold="
+        f"{res.get('cluster_balance_threshold', 'auto')}, {d['kept_clusters']} kept clusters "
+        f"(neighbours: {', '.join(d.get('neighbors_paths', []))})",
+        f"max_cluster_bytes={d.get('max_cluster_bytes', 0) / MiB:.1f} MiB: "
+        + (f"{len(d['split_cluster_rows'])} kept clusters above it, handled in pieces and "
+           f"cell tasks ({', '.join(f'{m:,}' for m in d['split_cluster_rows'])} class rows)"
+           if d.get("split_cluster_rows") else "every kept cluster in one task"),
         "",
         "| step | wall time (s) |",
         "|---|---|",
@@ -261,6 +287,15 @@ def report(res):
     return "\n".join(lines)
 
 
+def _size(text):
+    """max_cluster_bytes from the command line: "auto", bytes or "<n>MiB"."""
+    if text == "auto":
+        return text
+    if text.lower().endswith("mib"):
+        return int(float(text[:-3]) * MiB)
+    return int(text)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=20_000_000)
@@ -271,12 +306,18 @@ def main():
     # Neighbour search and mean distances are quadratic in a cluster's class
     # rows (as on one machine): more clusters for more rows.
     p.add_argument("--clusters", type=int, default=128)
+    p.add_argument("--threshold", default="auto",
+                   type=lambda v: v if v == "auto" else float(v),
+                   help="cluster_balance_threshold")
+    p.add_argument("--max-cluster-bytes", default="auto",
+                   type=_size,
+                   help='max_cluster_bytes: "auto", bytes, or e.g. 8MiB')
     p.add_argument("--no-single", action="store_true")
     p.add_argument("--single", type=int, help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.single:
-        print(json.dumps(run_single(args.single, args.data, args.clusters)))
+        print(json.dumps(run_single(args.single, args.data, args.clusters, args.threshold)))
         return
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     tmp = tempfile.mkdtemp(prefix="kmsmote-dask-bench-")
@@ -288,6 +329,7 @@ def main():
         print(f"wrote the data in {time.perf_counter() - t:.1f} s", file=sys.stderr)
         res = {"timestamp": stamp, "rows": args.rows, "features": args.features,
                "workers": args.workers, "clusters": args.clusters,
+               "cluster_balance_threshold": args.threshold,
                "memory_limit": args.memory_limit, "machine_cores": os.cpu_count()}
         res["dask"] = run_dask(args, data_dir, out_dir)
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -25,7 +25,10 @@ tasks; the client only ever holds small reductions):
 4. A shuffle: each partition sends the class rows of every kept cluster to
    one task per kept cluster, which concatenates them in global row order
    and finds neighbours and the mean distance.  These results stay on the
-   workers; only two numbers per cluster come back, to allocate.
+   workers; only two numbers per cluster come back, to allocate.  A kept
+   cluster on the approximate path whose rows exceed ``max_cluster_bytes``
+   stays in pieces, one per partition, and its steps run on the pieces
+   and on tasks of whole cells (``_dask_cells``).
 5. Generation tasks, per kept cluster and per slice of its synthetic rows,
    build the lazy output: the original partitions, then the synthetic ones,
    one list of partitions for both X and y (see ``_output``).
@@ -393,12 +396,16 @@ cluster_filter
     max_cluster_bytes : int or "auto", default="auto"
         Memory limit of one task of the shuffle: the class rows of one kept
         cluster with their neighbour table (about ``m * (2 * n_features *
-        itemsize + 8 * k_neighbors + 16)`` bytes for ``m`` rows), and the
-        random draws of its synthetic rows (16 bytes each).  A cluster above
-        it raises a ``ValueError`` before the shuffle; raise the number of
-        clusters.  ``"auto"`` is half the memory per thread of the smallest
-        worker of the current ``distributed`` client (1 GiB without a client
-        or without worker memory limits).
+        itemsize + 8 * k_neighbors + 16)`` bytes for ``m`` rows).  A kept
+        cluster above it whose search is approximate (``neighbors="auto"``
+        or ``"approximate"`` and more than 20,000 class rows) is not
+        gathered: its rows stay in one piece per partition and its cells
+        are handled by tasks of whole cells, each within this limit, with
+        the same output.  A cluster above it searched exactly raises a
+        ``ValueError`` before the shuffle; raise the number of clusters.
+        ``"auto"`` is half the memory per thread of the smallest worker of
+        the current ``distributed`` client (1 GiB without a client or
+        without worker memory limits).
 
     Attributes
     ----------
