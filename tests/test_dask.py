@@ -176,6 +176,20 @@ def test_approximate_path_equals_single_machine_on_any_partitioning(client, data
     assert np.array_equal(again[0], X_ref) and np.array_equal(again[1], y_ref)
 
 
+def result_sizes(monkeypatch):
+    """The pickled size of every result kmsmote.dask brings to the client."""
+    sizes = []
+    compute = kdask._compute
+
+    def measured(*tasks):
+        out = compute(*tasks)
+        sizes.append(len(pickle.dumps(out)))
+        return out
+
+    monkeypatch.setattr(kdask, "_compute", measured)
+    return sizes
+
+
 def counting(monkeypatch, module, name):
     """Record the calls of module.name (made on the client)."""
     calls = []
@@ -203,15 +217,7 @@ def test_cluster_too_large_for_a_task_is_split_by_its_cells(client, data, monkey
     big = max(r["class_count"] for r in ref.cluster_stats_ if r["kept"])
     assert big * 128 > 3_000_000
     split = counting(monkeypatch, kdask._dask_cells, "neighbour_lists")
-    sizes = []
-    compute = kdask._compute
-
-    def measured(*tasks):
-        out = compute(*tasks)
-        sizes.append(len(pickle.dumps(out)))
-        return out
-
-    monkeypatch.setattr(kdask, "_compute", measured)
+    sizes = result_sizes(monkeypatch)
     est = kdask.KMeansSMOTE(kmeans_estimator=km, max_cluster_bytes=3_000_000, **params)
     X_res, y_res = dask.compute(*est.fit_resample(
         on_cluster(client, X, uneven_chunks(N_ROWS)), on_cluster(client, y, 40_000)))
@@ -301,15 +307,7 @@ def test_cluster_too_large_for_a_task(client, data):
 
 def test_only_small_results_reach_the_client(client, data, monkeypatch):
     X, y = data
-    sizes = []
-    compute = kdask._compute
-
-    def measured(*tasks):
-        out = compute(*tasks)
-        sizes.append(len(pickle.dumps(out)))
-        return out
-
-    monkeypatch.setattr(kdask, "_compute", measured)
+    sizes = result_sizes(monkeypatch)
     est = kdask.KMeansSMOTE(kmeans_estimator=12, **PARAMS)
     X_res, y_res = est.fit_resample(on_cluster(client, X, 10_000), on_cluster(client, y, 10_000))
     # Stats, sample (10,000 rows by default), Lloyd partials, counts, summaries.

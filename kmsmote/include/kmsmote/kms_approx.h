@@ -1,0 +1,1 @@
+../../../csrc/kms_approx.h
