@@ -391,12 +391,13 @@ def _mean_square_distance(X):
     return 2.0 * float(spread_sum(X, center, np.float64(0.0))) / (m - 1)
 
 
-def sampled_mean(mean_square, batch):
+def sampled_mean(mean_square, batches):
     """(mean, standard error, pairs sampled) of the pairwise distance of a
-    set whose mean squared distance is ``mean_square``; ``batch(first,
-    scale)`` gives the sums of the powers 1 to 4 of distance / scale over
-    the sampled pairs first .. first + _BATCH - 1 (the set's rows in one
-    place: _sampled_mean; in pieces: kmsmote.dask).
+    set whose mean squared distance is ``mean_square``; ``batches(scale)``
+    yields, batch after batch, the sums of the powers 1 to 4 of
+    distance / scale over the sampled pairs 0 .. _BATCH - 1, then _BATCH ..
+    2 * _BATCH - 1, and so on (the set's rows in one place: _sampled_mean;
+    in pieces: kmsmote.dask, which computes several batches at a time).
 
     The sample's mean distance is corrected by the exactly known mean of
     the squared distance (a control variate): the two are so closely
@@ -410,8 +411,8 @@ def sampled_mean(mean_square, batch):
         return 0.0, 0.0, 0
     sums = np.zeros(4)
     n = 0
-    while True:
-        sums += batch(n, scale)
+    for found in batches(scale):
+        sums += found
         n += _BATCH
         a, b, ab, bb = sums / n  # means of d, d^2, d^3, d^4 (d in units of scale)
         f = n / (n - 1)
@@ -428,9 +429,11 @@ def _sampled_mean(X, rows, seed, n_threads):
     set ``rows`` = all rows of X (gathered by mean_distance)."""
     sample = (_neighbors.csr_sample_pair_distances if _is_sparse(X)
               else _neighbors.sample_pair_distances)
-    return sampled_mean(_mean_square_distance(X),  # X holds the set's rows alone
-                        lambda first, scale: sample(X, rows, seed, first, _BATCH, scale,
-                                                    n_threads))
+    def batches(scale):
+        for first in range(0, MAX_PAIRS, _BATCH):
+            yield sample(X, rows, seed, first, _BATCH, scale, n_threads)
+
+    return sampled_mean(_mean_square_distance(X), batches)  # X: the set's rows alone
 
 
 def mean_seed(seed):

@@ -37,6 +37,10 @@ from . import _approx, _generate, _neighbors
 from ._data import _Data
 
 
+# Batches of the pair sample computed in one round trip at most.
+_ROUND_BATCHES = 32
+
+
 def _dist(piece, exponent):
     """A piece's rows as the distances see them (scaled as the whole data)."""
     return _Data(piece, 1, exponent).dist
@@ -416,21 +420,38 @@ def mean_distance(rows, d, seed, budget_rows):
     pair_seed = _approx.mean_seed(seed)
     step = max(1, budget_rows // 2)
 
-    def batch(first, scale):
-        i, j = _neighbors.sample_pairs(m, pair_seed, first, _approx._BATCH)
-        parts = []
-        for a in range(0, i.size, step):
-            ia, ja = i[a:a + step], j[a:a + step]
-            positions = np.unique(np.concatenate([ia, ja]))
-            local = _split_positions(positions, rows.offsets)
-            picked = [delayed(_pick)(piece, rows.exponent, ix)
-                      for piece, ix in zip(rows.pieces, local) if ix.size]
-            parts.append(delayed(_pair_sq)(positions, ia, ja, *picked))
-        (sums,) = rows._compute(delayed(_moments)(scale, *parts))
-        return sums
+    def batches(scale):
+        # Rounds of 1, 2, 4 ... batches (at most _ROUND_BATCHES): the loop
+        # stops at the same batch as on one machine, and a round trip
+        # serves many batches (the extra ones of the last round are not
+        # used).
+        first, count = 0, 1
+        while first < _approx.MAX_PAIRS:
+            count = min(count, (_approx.MAX_PAIRS - first) // _approx._BATCH)
+            found = rows._compute(*[_batch_sums(rows, m, pair_seed, first + b * _approx._BATCH,
+                                                scale, step)
+                                    for b in range(count)])
+            yield from found
+            first += count * _approx._BATCH
+            count = min(2 * count, _ROUND_BATCHES)
 
-    mean, se, _ = _approx.sampled_mean(2.0 * float(spread) / (m - 1), batch)
+    mean, se, _ = _approx.sampled_mean(2.0 * float(spread) / (m - 1), batches)
     return mean, se
+
+
+def _batch_sums(rows, m, pair_seed, first, scale, step):
+    """Delayed sums of one batch of the pair sample (sample_pair_distances'),
+    its rows fetched from the pieces in parts of ``step`` pairs."""
+    i, j = _neighbors.sample_pairs(m, pair_seed, first, _approx._BATCH)
+    parts = []
+    for a in range(0, i.size, step):
+        ia, ja = i[a:a + step], j[a:a + step]
+        positions = np.unique(np.concatenate([ia, ja]))
+        local = _split_positions(positions, rows.offsets)
+        picked = [delayed(_pick)(piece, rows.exponent, ix)
+                  for piece, ix in zip(rows.pieces, local) if ix.size]
+        parts.append(delayed(_pair_sq)(positions, ia, ja, *picked))
+    return delayed(_moments)(scale, *parts)
 
 
 def _exhaustive(rows, queries, k):
