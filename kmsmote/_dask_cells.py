@@ -74,10 +74,27 @@ def _concat(*parts):
     return np.concatenate(parts)
 
 
-def _pair_sq(positions, i, j, *picked):
-    """The squared distances of the pairs (i[t], j[t]) of set positions,
-    from the rows at ``positions`` (sorted), fetched in pieces."""
-    X = np.ascontiguousarray(np.concatenate(picked))
+def _pair_rows(m, seed, first, count):
+    """The sampled pairs first .. first + count - 1 and their rows'
+    positions (sorted, distinct)."""
+    i, j = _neighbors.sample_pairs(m, seed, first, count)
+    return i, j, np.unique(np.concatenate([i, j]))
+
+
+def _pick_pairs(piece, exponent, lo, m, seed, first, count):
+    """(positions, rows) of the piece's rows that those pairs join."""
+    positions = _pair_rows(m, seed, first, count)[2]
+    X = _dist(piece, exponent)
+    held = positions[(positions >= lo) & (positions < lo + X.shape[0])]
+    return held, X[held - lo]
+
+
+def _pair_sq(m, seed, first, count, *picked):
+    """The squared distances of the pairs first .. first + count - 1 of
+    the sample, from their rows fetched in pieces."""
+    i, j, _ = _pair_rows(m, seed, first, count)
+    positions = np.concatenate([p[0] for p in picked])
+    X = np.ascontiguousarray(np.concatenate([p[1] for p in picked]))
     return _neighbors.pair_distances(X, np.searchsorted(positions, i),
                                      np.searchsorted(positions, j), 1, squared=True)
 
@@ -341,6 +358,28 @@ def _synthetic(pairs, dtype, n_threads, frame, *picked):
 # The client's side.
 
 
+def coalesce(pieces, lengths, most, persist):
+    """(pieces, offsets): consecutive pieces joined while they hold at most
+    ``most`` rows together (a partition may hold few of a cluster's rows:
+    fewer, larger pieces mean fewer tasks in every step), empty ones
+    dropped, persisted."""
+    joined, sizes, run, held = [], [], [], 0
+    for piece, n in zip(pieces, lengths):
+        if n == 0:
+            continue
+        if run and held + n > most:
+            joined.append(run)
+            sizes.append(held)
+            run, held = [], 0
+        run.append(piece)
+        held += n
+    if run:
+        joined.append(run)
+        sizes.append(held)
+    out = persist(*[run[0] if len(run) == 1 else delayed(_concat)(*run) for run in joined])
+    return list(out), np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
 class _PieceRows:
     """A kept cluster's class rows in pieces on the workers, as
     ``_approx.probe_cells`` reads a set (see ``_approx._Rows``)."""
@@ -441,16 +480,15 @@ def mean_distance(rows, d, seed, budget_rows):
 
 def _batch_sums(rows, m, pair_seed, first, scale, step):
     """Delayed sums of one batch of the pair sample (sample_pair_distances'),
-    its rows fetched from the pieces in parts of ``step`` pairs."""
-    i, j = _neighbors.sample_pairs(m, pair_seed, first, _approx._BATCH)
+    its rows fetched from the pieces in parts of ``step`` pairs (each task
+    draws the pairs again from the seed: no array travels in the graph)."""
     parts = []
-    for a in range(0, i.size, step):
-        ia, ja = i[a:a + step], j[a:a + step]
-        positions = np.unique(np.concatenate([ia, ja]))
-        local = _split_positions(positions, rows.offsets)
-        picked = [delayed(_pick)(piece, rows.exponent, ix)
-                  for piece, ix in zip(rows.pieces, local) if ix.size]
-        parts.append(delayed(_pair_sq)(positions, ia, ja, *picked))
+    for a in range(0, _approx._BATCH, step):
+        b = min(a + step, _approx._BATCH)
+        picked = [delayed(_pick_pairs)(piece, rows.exponent, int(rows.offsets[p]), m,
+                                       pair_seed, first + a, b - a)
+                  for p, piece in enumerate(rows.pieces)]
+        parts.append(delayed(_pair_sq)(m, pair_seed, first + a, b - a, *picked))
     return delayed(_moments)(scale, *parts)
 
 
@@ -460,6 +498,7 @@ def _exhaustive(rows, queries, k):
     local = _split_positions(queries, rows.offsets)
     qrows = delayed(_concat)(*[delayed(_pick)(piece, rows.exponent, ix)
                                for piece, ix in zip(rows.pieces, local) if ix.size])
+    queries = delayed(queries, pure=True)
     found = [delayed(_exhaustive_piece)(piece, rows.exponent, int(rows.offsets[p]), queries,
                                         qrows, k)
              for p, piece in enumerate(rows.pieces)]
@@ -510,7 +549,9 @@ def neighbour_lists(rows, k, seed, draws, count, budget_bytes, row_bytes):
         held += sizes[c]
     n_tasks = t + 1
     firsts = np.asarray(firsts, dtype=np.int64)
-    widths = np.diff(np.append(firsts, n_cells))
+    widths = np.diff(np.append(firsts, n_cells)).tolist()
+    # Arrays every task reads: one graph key each.
+    task_of, firsts = delayed(task_of, pure=True), delayed(firsts, pure=True)
     sent = [delayed(_to_cells, nout=n_tasks)(piece, rows.exponent, cells[p], needed[p],
                                              int(offsets[p]), task_of, firsts, n_tasks)
             for p, piece in enumerate(rows.pieces)]

@@ -971,10 +971,11 @@ class_paths_, n_features_in_, feature_names_in_
         n_parts = len(splits)
         for j, i in enumerate(parted):
             g = groups[i]
-            offsets = np.concatenate([[0], np.cumsum(lengths[j * n_parts:(j + 1) * n_parts])])
-            rows = _dask_cells._PieceRows(held[j * n_parts:(j + 1) * n_parts], offsets,
-                                          inp["exponent"], self._task_threads, _compute,
-                                          dask.persist)
+            pieces, offsets = _dask_cells.coalesce(
+                held[j * n_parts:(j + 1) * n_parts], lengths[j * n_parts:(j + 1) * n_parts],
+                max(1, self.max_cluster_bytes_ // (2 * self._row_bytes)), dask.persist)
+            rows = _dask_cells._PieceRows(pieces, offsets, inp["exponent"],
+                                          self._task_threads, _compute, dask.persist)
             mean, se = _dask_cells.mean_distance(
                 rows, inp["d"], seeds[i], max(1, self.max_cluster_bytes_ // self._row_bytes))
             if inp["exponent"]:
