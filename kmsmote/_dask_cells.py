@@ -2,8 +2,9 @@
 
 The approximate path (``kmsmote/_approx.py``) of a kept cluster whose class
 rows exceed ``max_cluster_bytes`` runs here with the cluster's rows left
-in pieces: the rows each input partition holds (``_split``'s output), in
-global row order, so that piece ``p`` holds the set's positions
+in pieces: the rows each input partition holds (``_split``'s output;
+consecutive ones joined up to half the limit, ``coalesce``), in global row
+order, so that piece ``p`` holds the set's positions
 ``offsets[p]:offsets[p + 1]``.  Every step is the single-machine one on
 the same values, so the output is single-machine kmsmote's, bit for bit:
 
@@ -21,6 +22,8 @@ the same values, so the output is single-machine kmsmote's, bit for bit:
   of the row's cells, which is what the single-machine search gives
   (tests/test_approx.py shows its two ways agree);  rows left with fewer
   than k, and the few rows of a small draw, searched against every piece;
+- the draws: in slices, each task passing the generator's state to the
+  next (``draw_slices``), so that no task holds them all;
 - the synthetic rows: each output slice fetches its base rows and
   neighbours from the pieces.
 
