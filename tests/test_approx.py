@@ -118,6 +118,47 @@ def test_pair_sample_continues_and_ignores_threads():
     assert whole != _neighbors.sample_pair_distances(X, rows, 43, 0, 8192, 1.0, 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pair_sample_in_pieces_is_the_pair_sample(dtype):
+    # sample_pairs names the pairs, pair_distances(squared=True) their
+    # squared distances, pair_moments sums them: the kernel's sums bit for
+    # bit (what kmsmote.dask does with rows held in pieces).
+    X = gaussian_set(m=3000, d=7).astype(dtype)
+    rows = np.arange(3000)
+    for first, n in [(0, 70_000), (12_345, 1)]:
+        whole = _neighbors.sample_pair_distances(X, rows, 99, first, n, 1.7, 2)
+        i, j = _neighbors.sample_pairs(3000, 99, first, n)
+        assert np.all(i != j) and i.min() >= 0 and max(i.max(), j.max()) < 3000
+        d2 = _neighbors.pair_distances(X, i, j, 1, squared=True)
+        assert np.array_equal(np.sqrt(d2), _neighbors.pair_distances(X, i, j, 2))
+        assert _neighbors.pair_moments(d2, 1.7, 1) == whole
+        assert _neighbors.pair_moments(d2, 1.7, 2) == whole
+    with pytest.raises(ValueError, match="scale"):
+        _neighbors.pair_moments(d2, 0.0, 1)
+    with pytest.raises(ValueError, match="m=1"):
+        _neighbors.sample_pairs(1, 99, 0, 10)
+
+
+def test_mean_square_sums_in_pieces_are_the_sums():
+    # The running sums of the mean squared distance give the same bits
+    # whatever the pieces the rows are cut into (empty ones included).
+    rng = np.random.default_rng(3)
+    X = (rng.normal(size=(70_001, 6)) * [1.0, 1e-3, 1e3, 5.0, 0.1, 2.0] + 7.0).astype(np.float32)
+    whole_sums = _approx.column_sums(X, np.zeros(6))
+    center = whole_sums / X.shape[0]
+    whole_spread = _approx.spread_sum(X, center, np.float64(0.0))
+    for cuts in ([0, 1, 65_536, 65_537, 70_001], [0, 0, 33_333, 70_001]):
+        sums, spread = np.zeros(6), np.float64(0.0)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            sums = _approx.column_sums(X[a:b], sums)
+            spread = _approx.spread_sum(X[a:b], center, spread)
+        assert np.array_equal(sums, whole_sums) and spread == whole_spread
+    # And they are the mean squared distance's.
+    c = X.astype(np.float64).mean(axis=0)
+    expected = 2.0 * np.sum((X - c) ** 2) / (X.shape[0] - 1)
+    assert _approx._mean_square_distance(X) == pytest.approx(expected, rel=1e-12)
+
+
 def test_pair_sample_draws_uniform_distinct_pairs():
     # On 3 points at distances 1, 2 and 3 (1-D: 0, 1, 3) every pair has
     # probability 1/3: the mean distance is 2, the mean square 14/3.
