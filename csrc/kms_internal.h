@@ -334,7 +334,6 @@ static inline int kms__sample_pairs_chunk(void *job_, kms_idx u, kms_idx t0, kms
     double *d2 = job->work + (size_t)KMS_THREAD_ID() * 3 * KMS_CHUNK_ROWS;
     kms_idx *pi = (kms_idx *)(d2 + KMS_CHUNK_ROWS);
     kms_idx *pj = pi + KMS_CHUNK_ROWS;
-    int bad = 0;
     for (kms_idx t = t0; t < t1; t++) {
         kms__sample_pair(job->seed, (uint64_t)(job->first + t), job->m, &pi[t - t0],
                          &pj[t - t0]);
