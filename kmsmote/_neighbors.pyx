@@ -468,8 +468,8 @@ def csr_nearest_centers(X, rows, centers, p, n_threads):
     return out
 
 
-def _check_sample(rows_arr, seed, first, n_pairs, str func):
-    m = rows_arr.shape[0]
+def _check_sample(m, seed, first, n_pairs, str func):
+    """A sample's arguments checked, for a set of m rows."""
     if m < 2:
         raise ValueError(f"{func}: a set needs at least 2 rows to have pairs, got {m}")
     seed = operator.index(seed)
@@ -500,7 +500,7 @@ def sample_pair_distances(const floating[:, ::1] X, rows, seed, first, n_pairs, 
     cdef int64_t n_total = X.shape[0], d = X.shape[1]
     cdef int nt = _kms_threads(n_threads)
     R_arr = _rows_array(rows, func, n_total)
-    c_seed, c_first, c_n = _check_sample(R_arr, seed, first, n_pairs, func)
+    c_seed, c_first, c_n = _check_sample(R_arr.shape[0], seed, first, n_pairs, func)
     cdef double c_scale = _check_scale(scale, func)
     cdef const int64_t[::1] R = R_arr
     cdef uint64_t s = c_seed
@@ -524,10 +524,7 @@ def sample_pairs(m, seed, first, n_pairs):
     set of m rows, int64 arrays."""
     func = "sample_pairs"
     m = operator.index(m)
-    if m < 2:
-        raise ValueError(f"{func}: a set of m={m} rows has no pairs; m must be >= 2")
-    c_seed, c_first, c_n = _check_sample(np.arange(2, dtype=np.int64), seed, first,
-                                         n_pairs, func)
+    c_seed, c_first, c_n = _check_sample(m, seed, first, n_pairs, func)
     i_arr = np.empty(c_n, dtype=np.int64)
     j_arr = np.empty(c_n, dtype=np.int64)
     if c_n == 0:
@@ -593,7 +590,7 @@ def csr_sample_pair_distances(X, rows, seed, first, n_pairs, scale, n_threads):
     parts = _csr_arrays(X, func)
     nt = _kms_threads(n_threads)
     r = _rows_array(rows, func, parts[3])
-    seed, first, n_pairs = _check_sample(r, seed, first, n_pairs, func)
+    seed, first, n_pairs = _check_sample(r.shape[0], seed, first, n_pairs, func)
     scale = _check_scale(scale, func)
     data, indices, indptr, n_total, d, r = _csr_canonical(parts, func, r)
     return _csr_sample_kernel(data, indices, indptr, n_total, d, r, seed, first, n_pairs,

@@ -135,7 +135,7 @@ def test_pair_sample_in_pieces_is_the_pair_sample(dtype):
         assert _neighbors.pair_moments(d2, 1.7, 2) == whole
     with pytest.raises(ValueError, match="scale"):
         _neighbors.pair_moments(d2, 0.0, 1)
-    with pytest.raises(ValueError, match="m=1"):
+    with pytest.raises(ValueError, match="at least 2 rows"):
         _neighbors.sample_pairs(1, 99, 0, 10)
 
 

@@ -148,16 +148,24 @@ def test_same_seed_same_result_any_partitioning_and_workers(client, data):
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
-def test_approximate_path_equals_single_machine_on_any_partitioning(client, data):
-    # Two clusters: class 1 holds more than 20,000 rows in one at least, so
-    # that its neighbours come from cells and its mean distance from a
-    # sample.
+def approximate_reference(data):
+    """float32 X, two clusters (a fitted kmsmote.KMeans for kmsmote.dask),
+    neighbors="approximate", and single-machine kmsmote's fit and output
+    with the same centres."""
     X, y = data
     X = X.astype(np.float32)
     km, fixed = fixed_kmeans(X, k=2)
     params = dict(PARAMS, neighbors="approximate")
     ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
     X_ref, y_ref = ref.fit_resample(X, y)
+    return X, y, km, params, ref, X_ref, y_ref
+
+
+def test_approximate_path_equals_single_machine_on_any_partitioning(client, data):
+    # Two clusters: class 1 holds more than 20,000 rows in one at least, so
+    # that its neighbours come from cells and its mean distance from a
+    # sample.
+    X, y, km, params, ref, X_ref, y_ref = approximate_reference(data)
     sampled = [r for r in ref.cluster_stats_ if r["kept"] and r["mean_distance_se"] > 0]
     assert sampled and all(r["neighbors"] == "approximate" for r in sampled)
     keys = ("neighbors", "mean_distance_se")
@@ -208,12 +216,7 @@ def test_cluster_too_large_for_a_task_is_split_by_its_cells(client, data, monkey
     # above max_cluster_bytes.  It is handled in pieces and cell tasks,
     # with the single-machine output, and only small results reach the
     # client.
-    X, y = data
-    X = X.astype(np.float32)
-    km, fixed = fixed_kmeans(X, k=2)
-    params = dict(PARAMS, neighbors="approximate")
-    ref = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params)
-    X_ref, y_ref = ref.fit_resample(X, y)
+    X, y, km, params, ref, X_ref, y_ref = approximate_reference(data)
     big = max(r["class_count"] for r in ref.cluster_stats_ if r["kept"])
     assert big * 128 > 3_000_000
     split = counting(monkeypatch, kdask._dask_cells, "neighbour_lists")
