@@ -268,6 +268,29 @@ def test_split_cluster_every_way_to_its_lists(data, monkeypatch, case):
         assert searched[0][1].size <= _approx.EXHAUSTIVE_PAIRS // 31_840
 
 
+def test_split_cluster_from_a_dataframe(data, monkeypatch):
+    # A DataFrame of mixed dtypes: the split cluster's synthetic partitions
+    # keep them and the fresh index, as on one machine.
+    X, y = data
+    km, fixed = fixed_kmeans(X, k=2)
+    frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(10)]).astype({"c0": np.float32})
+    label = pd.Series(y, name="label")
+    params = dict(random_state=3, cluster_balance_threshold=0.05, neighbors="approximate",
+                  sampling_strategy={1: 60_000})
+    ref_X, ref_y = kmsmote.KMeansSMOTE(kmeans_estimator=fixed, **params).fit_resample(
+        frame, label)
+    split = counting(monkeypatch, kdask._dask_cells, "neighbour_lists")
+    with dask.config.set(scheduler="sync"):
+        est = kdask.KMeansSMOTE(kmeans_estimator=km, max_cluster_bytes=3_000_000, **params)
+        X_res, y_res = dask.compute(*est.fit_resample(dd.from_pandas(frame, npartitions=13),
+                                                      dd.from_pandas(label, npartitions=13)))
+    assert len(split) == 1
+    assert (X_res.dtypes == ref_X.dtypes).all()
+    assert np.array_equal(X_res.to_numpy(), ref_X.to_numpy())
+    assert np.array_equal(y_res.to_numpy(), ref_y.to_numpy())
+    assert (X_res.index == np.arange(len(ref_X))).all() and (y_res.index == X_res.index).all()
+
+
 def test_dataframe_from_parquet_in_dataframe_out(client, data, tmp_path):
     X, y = data
     X = X[:120_000]
