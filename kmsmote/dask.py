@@ -933,7 +933,7 @@ class_paths_, n_features_in_, feature_names_in_
                           and g["m"] * (g["m"] - 1) // 2 > _approx.EXACT_MEAN_PAIRS)
             if not g["split"]:
                 self._check_size(g, nbytes, f"its {g['m']} class rows", hint=(
-                    f" Clusters of more than {_approx.AUTO_MIN_ROWS} class rows on the "
+                    f" Clusters of more than {_approx.AUTO_MIN_ROWS:,} class rows on the "
                     "approximate path (neighbors='auto' or 'approximate') are split "
                     "into tasks by their cells instead; this one is searched exactly."))
         classes, k = inp["classes"], labeller.n_clusters
