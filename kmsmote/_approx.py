@@ -311,22 +311,31 @@ def _best_k(X, rows, cand, k, n_threads):
     return nn, short
 
 
+def knn_in_blocks(X, queries, members, k, n_threads):
+    """(len(queries), k): each query row's k nearest among the rows
+    ``members`` of dense X (itself left out, ties by row; -1 past the
+    members), by kms_knn_cells with the members in blocks of consecutive
+    ones, every query probing all."""
+    n = members.size
+    ptr = np.append(np.arange(0, n, _EXHAUSTIVE_BLOCK, dtype=np.int64), n)
+    out = np.empty((queries.size, k), dtype=np.int64)
+    step = max(1, _CELL_LISTS // (ptr.size * k))
+    for start in range(0, queries.size, step):
+        part = queries[start:start + step]
+        probes = np.broadcast_to(np.arange(ptr.size - 1, dtype=np.int64),
+                                 (part.size, ptr.size - 1))
+        out[start:start + part.size] = _neighbors.knn_cells(X, part, probes, ptr, members, k,
+                                                            n_threads)
+    return out
+
+
 def _exhaustive(X, rows, who, k, n_threads):
     """k nearest of the rows ``who`` among the whole set, by their exact
     distances (ties by position)."""
+    if not _is_sparse(X):
+        return knn_in_blocks(X, rows[who], rows, k, n_threads)
     m = rows.size
     out = np.empty((who.size, k), dtype=np.int64)
-    if not _is_sparse(X):
-        # The set in blocks of consecutive rows, every row probing all.
-        ptr = np.append(np.arange(0, m, _EXHAUSTIVE_BLOCK, dtype=np.int64), m)
-        step = max(1, (1 << 22) // ptr.size)
-        for start in range(0, who.size, step):
-            part = who[start:start + step]
-            probes = np.broadcast_to(np.arange(ptr.size - 1, dtype=np.int64),
-                                     (part.size, ptr.size - 1))
-            out[start:start + part.size] = _neighbors.knn_cells(X, rows[part], probes, ptr,
-                                                                rows, k, n_threads)
-        return out
     step = max(1, (1 << 22) // m)
     for start in range(0, who.size, step):
         part = who[start:start + step]

@@ -134,8 +134,8 @@ def _two_level(piece, exponent, group, level, n_probe, n_threads):
                                     n_threads)
 
 
-def _cell_counts(cells, n_cells):
-    return np.bincount(cells.ravel(), minlength=n_cells)
+def _cell_counts(cells):
+    return np.bincount(cells.ravel())
 
 
 def _draw_ints(state, seed, n_choices, size):
@@ -176,9 +176,14 @@ def draw_slices(seed, n_choices, bounds, persist):
     return list(persist(*out))
 
 
+def reached(draws, k):
+    """The positions a slice of draws reads lists of."""
+    return np.unique(draws[0] // k)
+
+
 def _needed_parts(draws, k, offsets):
-    """The positions a slice of draws reads lists of, cut by piece."""
-    return tuple(_split_positions(np.unique(draws[0] // k), offsets))
+    """reached, cut by piece."""
+    return tuple(_split_positions(reached(draws, k), offsets))
 
 
 def _union(*parts):
@@ -276,15 +281,7 @@ def _exhaustive_piece(piece, exponent, lo, queries, qrows, k):
     q = n + np.arange(nq, dtype=np.int64)
     inside = (queries >= lo) & (queries < lo + n)
     q[inside] = queries[inside] - lo
-    ptr = np.append(np.arange(0, n, _approx._EXHAUSTIVE_BLOCK, dtype=np.int64), n)
-    nn = np.empty((nq, k), dtype=np.int64)
-    step = max(1, (1 << 22) // (ptr.size * k))
-    for start in range(0, nq, step):
-        part = q[start:start + step]
-        probes = np.broadcast_to(np.arange(ptr.size - 1, dtype=np.int64),
-                                 (part.size, ptr.size - 1))
-        nn[start:start + part.size] = _neighbors.knn_cells(
-            Z, part, probes, ptr, np.arange(n, dtype=np.int64), k, 1)
+    nn = _approx.knn_in_blocks(Z, q, np.arange(n, dtype=np.int64), k, 1)
     dist = np.full((nq, k), np.inf)
     i, j = np.nonzero(nn >= 0)
     dist[i, j] = _neighbors.pair_distances(Z, q[i], nn[i, j], 1)
@@ -349,12 +346,19 @@ def _synthetic(pairs, dtype, n_threads, frame, *picked):
     out = np.empty((n, work.shape[1]), dtype=work.dtype)
     _generate.generate(work, rows, nn, np.arange(n, dtype=np.int64),
                        np.ascontiguousarray(steps), out, n_threads)
+    return as_output(out, dtype, frame)
+
+
+def as_output(out, dtype, frame):
+    """Synthetic rows in X's dtype, as a NumPy block or (``frame``:
+    columns, dtypes, first output row) a DataFrame indexed by their rows
+    in the output."""
     out = out.astype(dtype, copy=False)
     if frame is None:
         return out
     columns, dtypes, start = frame
     return pd.DataFrame(out, columns=columns,
-                        index=pd.RangeIndex(start, start + n)).astype(dtypes)
+                        index=pd.RangeIndex(start, start + out.shape[0])).astype(dtypes)
 
 
 # ---------------------------------------------------------------------------
@@ -537,7 +541,7 @@ def neighbour_lists(rows, k, seed, draws, count, budget_bytes, row_bytes):
     rng = np.random.Generator(np.random.PCG64(seed))
     cells = _approx.probe_cells(rows, n_cells, n_probe, rng, rows.n_threads)
     # (Two levels make about n_cells cells: the groups' own counts decide.)
-    counts = rows._compute(*[delayed(_cell_counts)(c, 0) for c in cells])
+    counts = rows._compute(*[delayed(_cell_counts)(c) for c in cells])
     n_cells = max(c.size for c in counts)
     sizes = np.sum([np.pad(c, (0, n_cells - c.size)) for c in counts], axis=0)
     # Whole cells per task, consecutive numbers (cells of one group of the

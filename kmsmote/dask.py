@@ -286,11 +286,6 @@ def _with_lists(group, n_neighbors, seed, exponent, n_threads, *needed):
     return dict(group, nn=nn)
 
 
-def _reached(draws, k):
-    """The rows a slice of draws reads lists of."""
-    return np.unique(draws[0] // k)
-
-
 def _summary(group):
     return group["shape"], group["mean_distance"], group["se"], group["path"]
 
@@ -302,12 +297,7 @@ def _synthetic(group, draws, dtype, n_threads, frame):
     out = np.empty((sample_idx.size, work.shape[1]), dtype=work.dtype)
     rows = np.arange(work.shape[0], dtype=np.int64)
     _generate.generate(work, rows, nn, sample_idx, steps, out, n_threads)
-    out = out.astype(dtype, copy=False)
-    if frame is None:
-        return out
-    columns, dtypes, start = frame
-    index = pd.RangeIndex(start, start + out.shape[0])
-    return pd.DataFrame(out, columns=columns, index=index).astype(dtypes)
+    return _dask_cells.as_output(out, dtype, frame)
 
 
 def _labels_block(label, size, dtype, series):
@@ -1014,7 +1004,7 @@ class_paths_, n_features_in_, feature_names_in_
         lists = dask.persist(*[
             delayed(_with_lists)(g["task"], int(self.nn_k_.n_neighbors), g["search_seed"],
                                  self._input["exponent"], self._task_threads,
-                                 *([delayed(_reached)(d, g["nn_shape"][1]) for d in g["draws"]]
+                                 *([delayed(_dask_cells.reached)(d, g["nn_shape"][1]) for d in g["draws"]]
                                    if g["count"] < g["m"] else []))
             for g in late])
         for g, task in zip(late, lists):
